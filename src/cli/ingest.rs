@@ -1,0 +1,142 @@
+//! `etl ingest INPUT... [-o OUTPUT | --to FORMAT]`
+//!
+//! Reads one or more inputs (files, folders of part files, Hive-partitioned
+//! folders, globs, stdin) and writes one table.
+//!
+//!   etl ingest sales.csv -o sales.parquet
+//!   etl ingest 'landing/*.csv' --add-source-column file -o all.parquet
+//!   etl ingest spark_out/ --select id,name | etl ingest -o part.csv.gz
+//!   etl ingest big.parquet --to orc --split 2 -o report/
+
+use std::io::IsTerminal;
+
+use clap::Args;
+use etl::error::{Error, Result};
+use etl::frame::Frame;
+use etl::sink::{Destination, WriteSummary};
+use etl::source::Provenance;
+use polars::prelude::*;
+
+use super::args::{OutputPlan, ReadArgs, WriteArgs};
+use super::output::{human_bytes, preview, Printer};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  etl ingest sales.csv -o sales.parquet
+  etl ingest 'landing/*.csv' --add-source-column file -o all.parquet
+  etl ingest spark_out/ --select id,name | etl ingest -o part.csv.gz
+  etl ingest report.parquet --to orc --compression snappy --split 2 -o report/")]
+pub struct IngestArgs {
+    /// Inputs: files, folders of part files (Spark/Hive layouts), globs (quote them), or - for stdin.
+    /// With none, reads stdin. Several inputs are concatenated by column name.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
+
+    /// Keep only the first N rows (reading stops early where the format allows).
+    #[arg(long, value_name = "N", help_heading = "Table options")]
+    pub limit: Option<usize>,
+
+    /// Keep only these columns, in this order (comma-separated).
+    #[arg(
+        long,
+        value_name = "COLS",
+        value_delimiter = ',',
+        help_heading = "Table options"
+    )]
+    pub select: Vec<String>,
+
+    /// Add a column with the file each row came from.
+    #[arg(long, value_name = "NAME", help_heading = "Table options")]
+    pub add_source_column: Option<String>,
+
+    /// Add a column with the time of this ingest (UTC timestamp, the same for every row).
+    #[arg(long, value_name = "NAME", help_heading = "Table options")]
+    pub add_ingest_time: Option<String>,
+}
+
+pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
+    let plan = args.write.plan(std::io::stdout().is_terminal())?;
+    let read = args.read.to_options()?;
+    let locations = args
+        .inputs
+        .iter()
+        .map(|i| etl::Location::parse(i))
+        .collect::<Result<Vec<_>>>()?;
+    let prov = Provenance {
+        source_column: args.add_source_column.clone(),
+    };
+    let mut frame = etl::source::open(&locations, &read, &prov)?;
+    frame = shape(frame, &args)?;
+    match plan {
+        OutputPlan::Preview => preview(frame, 10),
+        OutputPlan::Write(req) => {
+            let summary = etl::sink::write(frame, &req)?;
+            if let Destination::Path(p) = &req.dest {
+                report(printer, &summary, &p.display().to_string(), &req);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The table options, in a fixed order: ingest time, select, limit.
+fn shape(mut frame: Frame, args: &IngestArgs) -> Result<Frame> {
+    if let Some(name) = &args.add_ingest_time {
+        let now = chrono::Utc::now().timestamp_micros();
+        let name = name.clone();
+        let value = lit(now)
+            .cast(DataType::Datetime(
+                TimeUnit::Microseconds,
+                Some(TimeZone::UTC),
+            ))
+            .alias(name.as_str());
+        frame = frame.map_keep_rows(move |lf| lf.with_column(value.clone()))?;
+    }
+    if !args.select.is_empty() {
+        let schema = frame.schema()?;
+        etl::names::require_columns(&schema, &args.select, "--select")?;
+        let cols: Vec<Expr> = args.select.iter().map(|c| col(c.as_str())).collect();
+        frame = frame.map_keep_rows(move |lf| lf.select(cols.clone()))?;
+    }
+    if let Some(n) = args.limit {
+        frame = frame.limit(n);
+    }
+    if frame.schema()?.is_empty() {
+        return Err(Error::data("the table has no columns"));
+    }
+    Ok(frame)
+}
+
+fn report(printer: &Printer, s: &WriteSummary, target: &str, req: &etl::sink::WriteRequest) {
+    let files = if s.files.len() > 1 {
+        format!(", {} files", s.files.len())
+    } else {
+        String::new()
+    };
+    printer.info(
+        "ingest",
+        &format!(
+            "wrote {} rows to {target} ({}, {}{files}, {}) in {:.2}s",
+            s.rows,
+            req.options.format,
+            req.options.codec,
+            human_bytes(s.bytes),
+            s.elapsed.as_secs_f64()
+        ),
+        serde_json::json!({
+            "rows": s.rows,
+            "output": target,
+            "format": req.options.format.name(),
+            "compression": req.options.codec.name(),
+            "bytes": s.bytes,
+            "files": s.files.len(),
+            "seconds": s.elapsed.as_secs_f64(),
+        }),
+    );
+}

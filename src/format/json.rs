@@ -1,0 +1,156 @@
+//! JSON: an array of objects (read whole) and newline-delimited JSON
+//! (scanned lazily). Dates arrive as text unless a schema says otherwise;
+//! ISO-looking text columns are then parsed as dates and datetimes.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+
+pub fn read_array(
+    path: &Path,
+    schema: Option<&Schema>,
+    infer_rows: Option<usize>,
+) -> Result<DataFrame> {
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| Error::from(e).context(&shown))?;
+    let mut reader = JsonReader::new(file).with_json_format(JsonFormat::Json);
+    if let Some(n) = infer_rows.and_then(std::num::NonZeroUsize::new) {
+        reader = reader.infer_schema_len(Some(n));
+    }
+    if let Some(s) = schema {
+        reader = reader.with_schema_overwrite(s);
+    }
+    let df = reader.finish().map_err(|e| {
+        Error::data(format!(
+            "{shown}: not valid JSON array of objects ({})",
+            crate::error::polars_message(&e)
+        ))
+    })?;
+    parse_temporal_text(df, schema)
+}
+
+pub fn scan_lines(
+    path: &Path,
+    schema: Option<&Schema>,
+    infer_rows: Option<usize>,
+) -> Result<LazyFrame> {
+    let shown = path.display();
+    let mut reader = LazyJsonLineReader::new(PlRefPath::new(path.to_string_lossy().as_ref()))
+        .with_infer_schema_length(infer_rows.and_then(std::num::NonZeroUsize::new));
+    if let Some(s) = schema {
+        reader = reader.with_schema_overwrite(Some(Arc::new(s.clone())));
+    }
+    let mut lf = reader.finish().map_err(|e| {
+        Error::data(format!(
+            "{shown}: not valid NDJSON ({})",
+            crate::error::polars_message(&e)
+        ))
+    })?;
+    let sample = lf.clone().limit(1000).collect().map_err(|e| {
+        Error::data(format!(
+            "{shown}: not valid NDJSON ({})",
+            crate::error::polars_message(&e)
+        ))
+    })?;
+    let casts = temporal_casts(&sample, schema);
+    if !casts.is_empty() {
+        lf = lf.with_columns(casts);
+    }
+    let _ = lf.collect_schema();
+    Ok(lf)
+}
+
+/// JSON has no date type: text columns whose sampled values all look like
+/// ISO dates or datetimes become Date / Datetime columns.
+fn parse_temporal_text(df: DataFrame, schema: Option<&Schema>) -> Result<DataFrame> {
+    let casts = temporal_casts(&df, schema);
+    if casts.is_empty() {
+        return Ok(df);
+    }
+    Ok(df.lazy().with_columns(casts).collect()?)
+}
+
+fn temporal_casts(sample: &DataFrame, schema: Option<&Schema>) -> Vec<Expr> {
+    let date = regex::Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap();
+    let datetime =
+        regex::Regex::new(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?$").unwrap();
+    let mut casts = Vec::new();
+    for column in sample.columns() {
+        let name = column.name();
+        if column.dtype() != &DataType::String || schema.is_some_and(|s| s.contains(name)) {
+            continue;
+        }
+        let Ok(values) = column.str() else { continue };
+        let non_null: Vec<&str> = values.iter().flatten().collect();
+        if non_null.is_empty() {
+            continue;
+        }
+        if non_null.iter().all(|v| date.is_match(v)) {
+            casts.push(col(name.clone()).str().to_date(StrptimeOptions {
+                format: Some("%Y-%m-%d".into()),
+                strict: true,
+                ..Default::default()
+            }));
+        } else if non_null.iter().all(|v| datetime.is_match(v)) {
+            casts.push(col(name.clone()).str().to_datetime(
+                Some(TimeUnit::Microseconds),
+                None,
+                StrptimeOptions {
+                    strict: true,
+                    ..Default::default()
+                },
+                lit("raise"),
+            ));
+        }
+    }
+    casts
+}
+
+/// Writes a JSON array batch by batch: NDJSON lines joined with commas.
+pub struct JsonArrayWriter<W: Write> {
+    inner: W,
+    first: bool,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> JsonArrayWriter<W> {
+    pub fn new(mut inner: W) -> Result<Self> {
+        inner.write_all(b"[")?;
+        Ok(JsonArrayWriter {
+            inner,
+            first: true,
+            buf: Vec::new(),
+        })
+    }
+
+    pub fn write(&mut self, df: &mut DataFrame) -> Result<()> {
+        self.buf.clear();
+        JsonWriter::new(&mut self.buf)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(df)?;
+        for line in self.buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            if !std::mem::take(&mut self.first) {
+                self.inner.write_all(b",")?;
+            }
+            self.inner.write_all(b"\n")?;
+            self.inner.write_all(line)?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<W> {
+        self.inner.write_all(b"\n]\n")?;
+        Ok(self.inner)
+    }
+}
+
+pub fn write_lines(w: &mut dyn Write, df: &mut DataFrame) -> Result<()> {
+    JsonWriter::new(w)
+        .with_json_format(JsonFormat::JsonLines)
+        .finish(df)?;
+    Ok(())
+}

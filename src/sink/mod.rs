@@ -1,0 +1,8 @@
+//! Writing tables: files (any format, atomically), standard output (Arrow
+//! IPC stream or any format), folders of part files.
+
+pub mod cleanup;
+pub mod file;
+pub mod writers;
+
+pub use file::{write, Destination, WriteRequest, WriteSummary};

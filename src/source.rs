@@ -1,0 +1,471 @@
+//! Reading tables: locations expand to files (globs, Spark part folders,
+//! Hive partitions), each file opens in its format, and several inputs are
+//! concatenated by column name.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::format::{self, sniff, Format, ReadOptions};
+use crate::frame::{Frame, FrameData};
+use crate::location::Location;
+
+/// One file to read, with the Hive partition values its path carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub partitions: Vec<(String, String)>,
+}
+
+/// The files behind a location, in a stable order.
+pub fn expand(location: &Location) -> Result<Vec<InputFile>> {
+    match location {
+        Location::Local(path) => {
+            let meta =
+                std::fs::metadata(path).map_err(|e| Error::from(e).context(path.display()))?;
+            if meta.is_dir() {
+                let mut files = Vec::new();
+                walk(path, path, &mut files)?;
+                if files.is_empty() {
+                    return Err(Error::io(format!(
+                        "{}: the folder holds no data files (names starting with _ or . and .crc files are skipped)",
+                        path.display()
+                    )));
+                }
+                Ok(files)
+            } else {
+                Ok(vec![InputFile {
+                    path: path.clone(),
+                    partitions: Vec::new(),
+                }])
+            }
+        }
+        Location::Glob(pattern) => {
+            let paths = glob::glob(pattern)
+                .map_err(|e| Error::usage(format!("{pattern}: bad glob pattern ({e})")))?;
+            let mut files = Vec::new();
+            for entry in paths {
+                let path = entry.map_err(|e| Error::io(format!("{pattern}: {e}")))?;
+                if path.is_dir() {
+                    walk(&path, &path, &mut files)?;
+                } else if !is_hidden(&path) {
+                    files.push(InputFile {
+                        path,
+                        partitions: Vec::new(),
+                    });
+                }
+            }
+            if files.is_empty() {
+                return Err(Error::io(format!("{pattern}: no files match")));
+            }
+            Ok(files)
+        }
+        Location::Stdio => Err(Error::usage("stdin cannot be combined with other inputs")),
+        Location::Remote(r) => Err(Error::unsupported(format!(
+            "reading tables from {}:// locations",
+            r.url.scheme()
+        ))),
+    }
+}
+
+fn is_hidden(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with('_') || name.starts_with('.') || name.ends_with(".crc")
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::from(e).context(dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        if is_hidden(&path) {
+            continue;
+        }
+        if path.is_dir() {
+            walk(root, &path, out)?;
+        } else {
+            let partitions = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .parent()
+                .map(|p| {
+                    p.components()
+                        .filter_map(|c| c.as_os_str().to_str())
+                        .filter_map(|c| c.split_once('='))
+                        .map(|(k, v)| (k.to_string(), unescape_partition(v)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(InputFile { path, partitions });
+        }
+    }
+    Ok(())
+}
+
+/// Hive escapes special characters in partition values as %XX.
+fn unescape_partition(v: &str) -> String {
+    url::form_urlencoded::parse(format!("v={}", v.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| v.to_string())
+}
+
+/// Extra columns added to every row.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// Column holding the file each row came from.
+    pub source_column: Option<String>,
+}
+
+/// Opens every input as one table. No input, or `-`, reads stdin.
+pub fn open(locations: &[Location], opts: &ReadOptions, prov: &Provenance) -> Result<Frame> {
+    if locations.is_empty() || (locations.len() == 1 && locations[0].is_stdio()) {
+        let frame = open_stdin(opts)?;
+        return add_source_column(frame, prov, "-");
+    }
+    let mut files = Vec::new();
+    for loc in locations {
+        files.extend(expand(loc)?);
+    }
+    let partition_types = partition_types(&files);
+    let mut frames = Vec::with_capacity(files.len());
+    for file in &files {
+        let shown = file.path.display().to_string();
+        let mut frame = open_file(&file.path, opts)?;
+        if !file.partitions.is_empty() {
+            let cols: Vec<Expr> = file
+                .partitions
+                .iter()
+                .map(|(k, v)| {
+                    partition_value(v, partition_types.get(k).copied().unwrap_or(false))
+                        .alias(k.as_str())
+                })
+                .collect();
+            frame = frame.map_keep_rows(move |lf| lf.with_columns(cols.clone()))?;
+        }
+        frame = add_source_column(frame, prov, &shown)?;
+        frames.push((shown, frame));
+    }
+    if frames.len() == 1 {
+        return Ok(frames.pop().unwrap().1);
+    }
+    concat_by_name(frames)
+}
+
+/// A partition key is an integer when every value of it parses as one.
+fn partition_types(files: &[InputFile]) -> std::collections::HashMap<String, bool> {
+    let mut ints = std::collections::HashMap::new();
+    for f in files {
+        for (k, v) in &f.partitions {
+            let is_int = v.parse::<i64>().is_ok();
+            ints.entry(k.clone())
+                .and_modify(|all: &mut bool| *all &= is_int)
+                .or_insert(is_int);
+        }
+    }
+    ints
+}
+
+fn partition_value(v: &str, int: bool) -> Expr {
+    if v == "__HIVE_DEFAULT_PARTITION__" {
+        return lit(NULL).cast(if int {
+            DataType::Int64
+        } else {
+            DataType::String
+        });
+    }
+    match (int, v.parse::<i64>()) {
+        (true, Ok(i)) => lit(i),
+        _ => lit(v.to_string()),
+    }
+}
+
+fn add_source_column(frame: Frame, prov: &Provenance, shown: &str) -> Result<Frame> {
+    match &prov.source_column {
+        None => Ok(frame),
+        Some(name) => {
+            let (name, value) = (name.clone(), shown.to_string());
+            frame.map_keep_rows(move |lf| lf.with_column(lit(value.clone()).alias(name.as_str())))
+        }
+    }
+}
+
+/// Opens one local file in its detected (or forced) format.
+pub fn open_file(path: &Path, opts: &ReadOptions) -> Result<Frame> {
+    let (fmt, codec) = sniff::detect(path, opts.format).map_err(|e| {
+        if e.kind == crate::error::ErrorKind::Io {
+            e.context(path.display())
+        } else {
+            e
+        }
+    })?;
+    let shown = path.display().to_string();
+    let schema = opts.schema.as_ref();
+    let frame = match fmt {
+        Format::Csv => {
+            let scan = format::csv::scan(path, codec, &opts.csv, schema, opts.infer_rows)?;
+            let data_rows = scan
+                .prepared
+                .records
+                .saturating_sub(u64::from(opts.csv.has_header));
+            let explain_path = scan.prepared.path.clone();
+            let dialect = scan.dialect.clone();
+            let has_header = opts.csv.has_header;
+            let shown2 = shown.clone();
+            let mut frame = Frame::lazy(scan.lf)
+                .with_rows(data_rows)
+                .with_explainer(Arc::new(move |e: &Error| {
+                    format::csv::explain_parse_error(
+                        &explain_path,
+                        &shown2,
+                        &dialect,
+                        has_header,
+                        &e.message,
+                    )
+                }));
+            if let Some(t) = scan.prepared.temp {
+                frame = frame.with_temp(t);
+            }
+            frame
+        }
+        Format::Parquet => {
+            let rows = format::parquet::row_count(path).ok().map(|r| r as u64);
+            let mut f = Frame::lazy(format::parquet::scan(path)?);
+            f.rows = rows;
+            f
+        }
+        Format::Ipc => {
+            let mut lf = format::ipc::scan_file(path)?;
+            lf.collect_schema().map_err(|e| {
+                Error::data(format!(
+                    "{shown}: not a readable Arrow IPC file ({})",
+                    crate::error::polars_message(&e)
+                ))
+            })?;
+            Frame::lazy(lf)
+        }
+        Format::IpcStream => {
+            let file = std::fs::File::open(path)?;
+            Frame::batches(format::ipc::read_stream(
+                std::io::BufReader::new(file),
+                shown.clone(),
+            )?)
+        }
+        Format::Ndjson | Format::Json => {
+            let (read_path, temp) = if codec == format::Codec::None {
+                (path.to_path_buf(), None)
+            } else {
+                let t = format::text_input::decompress_to_temp(path, codec)?;
+                (t.to_path_buf(), Some(t))
+            };
+            let mut frame = if fmt == Format::Json {
+                Frame::from_df(
+                    format::json::read_array(&read_path, schema, opts.infer_rows)
+                        .map_err(|e| rename(e, &read_path, &shown))?,
+                )
+            } else {
+                Frame::lazy(
+                    format::json::scan_lines(&read_path, schema, opts.infer_rows)
+                        .map_err(|e| rename(e, &read_path, &shown))?,
+                )
+            };
+            if let Some(t) = temp {
+                frame = frame.with_temp(t);
+            }
+            frame
+        }
+        Format::Avro => Frame::from_df(format::avro::read(path)?),
+        Format::Orc => {
+            let rows = format::orc::row_count(path).ok();
+            let mut f = Frame::batches(format::orc::read(path)?);
+            f.rows = rows;
+            f
+        }
+        Format::Excel => Frame::from_df(format::excel::read(path, opts.sheet.as_deref())?),
+    };
+    let mut frame = frame;
+    if frame.rows.is_none() {
+        if let FrameData::Lazy(lf) = &frame.data {
+            if fmt != Format::Ndjson {
+                frame.rows = lf
+                    .clone()
+                    .select([len()])
+                    .collect()
+                    .ok()
+                    .and_then(|df| df.column("len").ok()?.get(0).ok()?.extract::<u64>());
+            }
+        }
+    }
+    Ok(frame)
+}
+
+fn rename(e: Error, temp: &Path, shown: &str) -> Error {
+    Error::new(
+        e.kind,
+        e.message.replace(&temp.display().to_string(), shown),
+    )
+}
+
+/// Stdin: an Arrow IPC stream (by its first bytes) or text, which is
+/// spooled to a temporary file and read like any file.
+fn open_stdin(opts: &ReadOptions) -> Result<Frame> {
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(Error::usage(
+            "no input: give a file, folder, glob or URL, or pipe data into etl",
+        ));
+    }
+    let mut head = Vec::with_capacity(8);
+    stdin.lock().take(8).read_to_end(&mut head)?;
+    let rest = std::io::Cursor::new(head.clone()).chain(std::io::stdin());
+    if matches!(sniff::magic(&head), sniff::Magic::Format(Format::IpcStream))
+        && opts
+            .format
+            .is_none_or(|f| f == Format::IpcStream || f == Format::Ipc)
+    {
+        return Ok(Frame::batches(format::ipc::read_stream(
+            rest,
+            "stdin".into(),
+        )?));
+    }
+    if head.is_empty() {
+        return Err(Error::data(
+            "stdin: no data arrived (the upstream command wrote nothing)",
+        ));
+    }
+    let fmt = opts.format.unwrap_or_else(|| match sniff::magic(&head) {
+        sniff::Magic::Format(f) => f,
+        _ => sniff::text_format(&head),
+    });
+    let tmp = tempfile::Builder::new()
+        .prefix("etl-stdin-")
+        .suffix(&format!(".{}", fmt.extension()))
+        .tempfile()?;
+    let (file, path) = tmp.into_parts();
+    let mut w = std::io::BufWriter::new(file);
+    std::io::copy(&mut { rest }, &mut w)?;
+    std::io::Write::flush(&mut w)?;
+    drop(w);
+    let mut forced = opts.clone();
+    forced.format = Some(fmt);
+    let frame = open_file(&path, &forced).map_err(|e| rename(e, &path, "stdin"))?;
+    Ok(frame.with_temp(path))
+}
+
+/// Concatenates inputs by column name: a column missing from an input is
+/// null there; numeric types widen; other type conflicts are errors naming
+/// both inputs and the column.
+pub fn concat_by_name(frames: Vec<(String, Frame)>) -> Result<Frame> {
+    let mut unified: Vec<(PlSmallStr, DataType, String)> = Vec::new();
+    let mut prepared = Vec::with_capacity(frames.len());
+    for (name, frame) in frames {
+        let mut frame = frame.into_lazy()?;
+        let schema = frame.schema()?;
+        for (col_name, dtype) in schema.iter() {
+            match unified.iter_mut().find(|(n, _, _)| n == col_name) {
+                None => unified.push((col_name.clone(), dtype.clone(), name.clone())),
+                Some((_, have, first)) => {
+                    *have = widen(have, dtype).ok_or_else(|| {
+                        Error::data(format!(
+                            "column '{col_name}' is {} in {first} but {} in {name}: the inputs cannot be combined (give --schema {col_name}:TYPE to read both alike)",
+                            crate::dtype::display_dtype(have),
+                            crate::dtype::display_dtype(dtype)
+                        ))
+                    })?;
+                }
+            }
+        }
+        prepared.push((frame, schema));
+    }
+    let mut lfs = Vec::with_capacity(prepared.len());
+    let mut explainers = Vec::new();
+    let mut temps = Vec::new();
+    let mut rows = Some(0u64);
+    for (frame, schema) in prepared {
+        rows = rows.zip(frame.rows).map(|(a, b)| a + b);
+        let casts: Vec<Expr> = unified
+            .iter()
+            .filter(|(n, t, _)| schema.get(n).is_some_and(|have| have != t))
+            .map(|(n, t, _)| col(n.clone()).cast(t.clone()))
+            .collect();
+        explainers.extend(frame.explainers);
+        temps.extend(frame.temps);
+        let FrameData::Lazy(lf) = frame.data else {
+            unreachable!("into_lazy returns a plan")
+        };
+        lfs.push(if casts.is_empty() {
+            lf
+        } else {
+            lf.with_columns(casts)
+        });
+    }
+    let order: Vec<Expr> = unified.iter().map(|(n, _, _)| col(n.clone())).collect();
+    let lf = concat_lf_diagonal(
+        lfs,
+        UnionArgs {
+            rechunk: false,
+            parallel: true,
+            ..Default::default()
+        },
+    )?
+    .select(order);
+    Ok(Frame {
+        data: FrameData::Lazy(lf),
+        explainers,
+        temps,
+        rows,
+    })
+}
+
+fn widen(a: &DataType, b: &DataType) -> Option<DataType> {
+    use DataType::*;
+    if a == b {
+        return Some(a.clone());
+    }
+    match (a, b) {
+        (Null, x) | (x, Null) => Some(x.clone()),
+        (x, y) if x.is_primitive_numeric() && y.is_primitive_numeric() => {
+            Some(numeric_supertype(x, y))
+        }
+        (Date, Datetime(u, tz)) | (Datetime(u, tz), Date) => Some(Datetime(*u, tz.clone())),
+        (Datetime(_, tz1), Datetime(_, tz2)) if tz1 == tz2 => {
+            Some(Datetime(TimeUnit::Microseconds, tz1.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// The narrowest type holding both numeric types without loss of range.
+fn numeric_supertype(a: &DataType, b: &DataType) -> DataType {
+    if a.is_float() || b.is_float() {
+        return if matches!((a, b), (DataType::Float32, DataType::Float32)) {
+            DataType::Float32
+        } else {
+            DataType::Float64
+        };
+    }
+    let bits = |t: &DataType| match t {
+        DataType::Int8 | DataType::UInt8 => 8,
+        DataType::Int16 | DataType::UInt16 => 16,
+        DataType::Int32 | DataType::UInt32 => 32,
+        _ => 64,
+    };
+    if a.is_signed_integer() == b.is_signed_integer() {
+        return if bits(a) >= bits(b) {
+            a.clone()
+        } else {
+            b.clone()
+        };
+    }
+    match bits(a).max(bits(b)) {
+        8 => DataType::Int16,
+        16 => DataType::Int32,
+        _ => DataType::Int64,
+    }
+}
