@@ -14,6 +14,8 @@ pub struct BatchStream {
     pub batches: Box<dyn Iterator<Item = Result<DataFrame>> + Send>,
 }
 
+// A handful of frames exist per run; boxing the plan would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum FrameData {
     /// A polars plan: streamed by polars' engine when executed.
     Lazy(LazyFrame),

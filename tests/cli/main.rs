@@ -1,1 +1,10 @@
+//! CLI integration tests: they run the real `etl` binary against the
+//! committed fixtures. One file per subcommand.
 
+mod common;
+mod docs;
+mod head;
+mod ingest;
+mod ingest_errors;
+mod inspect;
+mod pipes;

@@ -1,0 +1,120 @@
+//! Helpers shared by the CLI tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn etl_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_etl")
+}
+
+pub fn etl() -> Command {
+    let mut c = Command::new(etl_bin());
+    c.env_remove("COLUMNS").stdin(Stdio::null());
+    c
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+}
+
+pub fn fixture_text(rel: &str) -> String {
+    std::fs::read_to_string(fixture(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The result of one run: exit code, stdout, stderr.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub raw: Vec<u8>,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            raw: o.stdout,
+        }
+    }
+}
+
+pub fn run(args: &[&str]) -> Run {
+    etl().args(args).output().expect("run etl").into()
+}
+
+/// Runs and insists on success, showing stderr otherwise.
+pub fn ok(args: &[&str]) -> Run {
+    let r = run(args);
+    assert_eq!(r.code, 0, "etl {args:?} failed: {}", r.stderr);
+    r
+}
+
+/// Runs and insists on a failure with the given exit code.
+pub fn fails(args: &[&str], code: i32) -> Run {
+    let r = run(args);
+    assert_eq!(
+        r.code, code,
+        "etl {args:?}: expected exit {code}, got {}; stderr: {}",
+        r.code, r.stderr
+    );
+    assert!(
+        r.stderr.starts_with("etl: error: "),
+        "message format: {}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.trim_end().lines().count(),
+        1,
+        "one-line error expected: {}",
+        r.stderr
+    );
+    r
+}
+
+pub fn as_csv(input: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["ingest", input.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--to", "csv"]);
+    ok(&args).stdout
+}
+
+/// Files in `dir` whose names show an unfinished write.
+pub fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".etl-tmp"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A Python with the given modules, for interop checks; CI must have it.
+pub fn python_with(modules: &[&str]) -> Option<&'static str> {
+    let probe = format!("import {}", modules.join(", "));
+    let ok = Command::new("python3")
+        .args(["-c", &probe])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if ok {
+        return Some("python3");
+    }
+    if std::env::var("CI").is_ok() {
+        panic!("CI must provide python3 with {modules:?} (see .ci/run)");
+    }
+    eprintln!("skipped: python3 with {modules:?} not available");
+    None
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("etl-test-")
+        .tempdir()
+        .unwrap()
+}

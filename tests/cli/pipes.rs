@@ -1,0 +1,162 @@
+//! Typed pipes between etl commands: Arrow IPC streams on stdout, read back
+//! on stdin; text on stdin; early close of the reader.
+
+use std::io::{Read, Write};
+use std::process::Stdio;
+
+use crate::common::*;
+
+fn pipe(first: &[&str], second: &[&str]) -> (Run, Run) {
+    let mut a = etl()
+        .args(first)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = etl()
+        .args(second)
+        .stdin(a.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    let a = a.wait_with_output().unwrap();
+    (a.into(), b.into())
+}
+
+#[test]
+fn stdout_is_an_arrow_ipc_stream_that_the_next_etl_reads() {
+    let people = fixture("formats/people.snappy.parquet");
+    let r = ok(&["ingest", people.to_str().unwrap()]);
+    assert_eq!(
+        &r.raw[..4],
+        &[0xFF, 0xFF, 0xFF, 0xFF],
+        "an IPC stream starts with a continuation marker"
+    );
+    let (a, b) = pipe(
+        &["ingest", people.to_str().unwrap()],
+        &["ingest", "--to", "csv"],
+    );
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    assert_eq!(b.stdout, fixture_text("formats/people.expected.csv"));
+}
+
+#[test]
+fn a_chain_of_three_keeps_types_and_writes_a_file() {
+    let dir = tempdir();
+    let out = dir.path().join("out.parquet");
+    let mut a = etl()
+        .args(["ingest", fixture("formats/people.csv").to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut b = etl()
+        .args(["ingest", "-", "--select", "id,born,updated"])
+        .stdin(a.stdout.take().unwrap())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let c = etl()
+        .args(["ingest", "-o", out.to_str().unwrap(), "-q"])
+        .stdin(b.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    let r = ok(&["inspect", out.to_str().unwrap(), "--json", "--no-stats"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let types: Vec<&str> = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["i64", "date", "datetime[μs]"]);
+    assert_eq!(v["rows"], 6);
+}
+
+#[test]
+fn text_on_stdin_is_read_as_csv_or_what_from_says() {
+    let mut child = etl()
+        .args(["ingest", "--to", "csv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(fixture_text("formats/people.csv").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        fixture_text("formats/people.expected.csv")
+    );
+
+    let mut child = etl()
+        .args(["ingest", "--from", "ndjson", "--to", "csv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"a\":1}\n{\"a\":2}\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n1\n2\n");
+}
+
+#[test]
+fn a_downstream_that_closes_early_is_not_an_error() {
+    let dir = tempdir();
+    let big = dir.path().join("big.csv");
+    let mut text = String::from("id,label\n");
+    for i in 0..300_000 {
+        text.push_str(&format!("{i},row-{i}\n"));
+    }
+    std::fs::write(&big, text).unwrap();
+    let (a, b) = pipe(
+        &["ingest", big.to_str().unwrap()],
+        &["head", "-", "-n", "2", "--to", "csv"],
+    );
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    assert_eq!(b.stdout, "id,label\n0,row-0\n1,row-1\n");
+    assert_eq!(a.code, 0, "upstream: {}", a.stderr);
+    assert_eq!(a.stderr, "", "no message when the reader goes away");
+}
+
+#[test]
+fn batches_arrive_before_the_producer_finishes() {
+    // The reader sees the first batch while the writer is still producing:
+    // read the schema message and a first record batch, then check that the
+    // producer has not exited yet.
+    let dir = tempdir();
+    let big = dir.path().join("big.csv");
+    let mut text = String::from("id,label\n");
+    for i in 0..2_000_000 {
+        text.push_str(&format!("{i},row-{i}\n"));
+    }
+    std::fs::write(&big, text).unwrap();
+    let mut a = etl()
+        .args(["ingest", big.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = a.stdout.take().unwrap();
+    let mut first = vec![0u8; 1 << 16];
+    stdout.read_exact(&mut first).unwrap();
+    let still_running = a.try_wait().unwrap().is_none();
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    assert!(a.wait().unwrap().success());
+    assert!(
+        still_running,
+        "the first 64 KB arrived only after the producer had finished"
+    );
+    assert!(rest.len() > 10_000_000);
+}
