@@ -310,7 +310,19 @@ def gen_parquet(fmt: Path) -> bytes:
     snappy = (fmt / "people.snappy.parquet").read_bytes()
     write_bytes(fmt / "people_parquet_noext", snappy)
     write_bytes(fmt / "people-is-parquet.csv", snappy)
+    gen_nested_parquet(fmt)
     return snappy
+
+
+def gen_nested_parquet(fmt: Path) -> None:
+    """Nested types: a list column and a struct column (with nulls at both levels)."""
+    t = pa.table({
+        "id": pa.array([1, 2, 3], pa.int64()),
+        "tags": pa.array([["a", "b"], [], None], pa.list_(pa.string())),
+        "geo": pa.array([{"lat": 40.7, "lng": -74.0}, None, {"lat": 34.1, "lng": None}],
+                        pa.struct([("lat", pa.float64()), ("lng", pa.float64())])),
+    })
+    pq.write_table(t, fmt / "nested.parquet", compression="snappy")
 
 
 def gen_orc(fmt: Path) -> None:

@@ -47,7 +47,13 @@ pub fn open(
                 .with_compression(parquet::compression(opts.codec))
                 .with_row_group_size(opts.row_group_size)
                 .batched(schema)?;
-            Box::new(ParquetOut { w })
+            let target = opts.row_group_size.unwrap_or(DEFAULT_ROW_GROUP);
+            Box::new(ParquetOut {
+                w,
+                pending: Vec::new(),
+                pending_rows: 0,
+                target,
+            })
         }
         Format::Ipc => {
             let w = crate::format::ipc::file_writer(out, schema, ipc_codec(opts.codec))?;
@@ -145,15 +151,45 @@ impl TableWriter for JsonOut {
     }
 }
 
+/// Rows per Parquet row group when batches arrive from a stream.
+const DEFAULT_ROW_GROUP: usize = 512 * 1024;
+
+/// Gathers streamed batches into row groups of a useful size: a pipe
+/// delivers many small batches, and one row group each would make a slow file.
 struct ParquetOut {
     w: polars::io::parquet::write::BatchedWriter<Out>,
+    pending: Vec<DataFrame>,
+    pending_rows: usize,
+    target: usize,
+}
+
+impl ParquetOut {
+    fn flush_group(&mut self) -> Result<()> {
+        let mut parts = std::mem::take(&mut self.pending).into_iter();
+        if let Some(mut group) = parts.next() {
+            for p in parts {
+                group.vstack_mut_owned(p)?;
+            }
+            // polars writes one row group per chunk: make it one chunk.
+            group.rechunk_mut();
+            self.w.write_batch(&group)?;
+        }
+        self.pending_rows = 0;
+        Ok(())
+    }
 }
 
 impl TableWriter for ParquetOut {
     fn write(&mut self, df: &mut DataFrame) -> Result<()> {
-        Ok(self.w.write_batch(df)?)
+        self.pending_rows += df.height();
+        self.pending.push(std::mem::take(df));
+        if self.pending_rows >= self.target {
+            self.flush_group()?;
+        }
+        Ok(())
     }
-    fn finish(self: Box<Self>) -> Result<()> {
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        self.flush_group()?;
         self.w.finish()?;
         Ok(())
     }

@@ -613,3 +613,45 @@ fn summary_line_and_json_logs() {
     assert_eq!(v["exit_code"], 3);
     assert_eq!(v["level"], "error");
 }
+
+#[test]
+fn nested_parquet_types_pass_through_pipes_and_json() {
+    let nested = fixture("formats/nested.parquet");
+    let expected = "{\"id\":1,\"tags\":[\"a\",\"b\"],\"geo\":{\"lat\":40.7,\"lng\":-74.0}}\n\
+                    {\"id\":2,\"tags\":[],\"geo\":null}\n\
+                    {\"id\":3,\"tags\":null,\"geo\":{\"lat\":34.1,\"lng\":null}}\n";
+    assert_eq!(
+        ok(&["ingest", nested.to_str().unwrap(), "--to", "ndjson"]).stdout,
+        expected
+    );
+    let dir = tempdir();
+    let stream = dir.path().join("n.arrows");
+    ok(&[
+        "ingest",
+        nested.to_str().unwrap(),
+        "-o",
+        stream.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(
+        ok(&["ingest", stream.to_str().unwrap(), "--to", "ndjson"]).stdout,
+        expected
+    );
+    // ORC cannot hold them: refused up front, naming the column.
+    let r = fails(
+        &[
+            "ingest",
+            nested.to_str().unwrap(),
+            "-o",
+            dir.path().join("n.orc").to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(
+        r.stderr
+            .contains("not supported yet: ORC output of column 'tags'"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.path().join("n.orc").exists());
+}

@@ -160,3 +160,56 @@ fn batches_arrive_before_the_producer_finishes() {
     );
     assert!(rest.len() > 10_000_000);
 }
+
+#[test]
+fn a_terminal_gets_a_preview_not_bytes() {
+    // `script` gives the command a pseudo-terminal as stdout.
+    let cmd = format!(
+        "{} ingest {}",
+        etl_bin(),
+        fixture("formats/people.csv").display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output();
+    let Ok(out) = out else {
+        eprintln!("skipped: no `script` to make a pseudo-terminal");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("6 rows × 6 columns"), "{text}");
+    assert!(text.contains("schema: id: i64, name: str"), "{text}");
+    assert!(text.contains("Zoë Ångström"), "{text}");
+    assert!(text.contains("a preview: stdout is a terminal"), "{text}");
+}
+
+#[test]
+fn a_stream_becomes_parquet_with_large_row_groups() {
+    let dir = tempdir();
+    let big = dir.path().join("big.csv");
+    let mut text = String::from("id,label\n");
+    for i in 0..700_000 {
+        text.push_str(&format!("{i},row-{i}\n"));
+    }
+    std::fs::write(&big, text).unwrap();
+    let out = dir.path().join("out.parquet");
+    let (a, b) = pipe(
+        &["ingest", big.to_str().unwrap()],
+        &["ingest", "-o", out.to_str().unwrap(), "-q"],
+    );
+    assert_eq!((a.code, b.code), (0, 0), "{} {}", a.stderr, b.stderr);
+    let Some(py) = python_with(&["pyarrow"]) else {
+        return;
+    };
+    let script = "import sys, pyarrow.parquet as pq; m = pq.ParquetFile(sys.argv[1]).metadata; print(m.num_rows, m.num_row_groups)";
+    let r = std::process::Command::new(py)
+        .args(["-c", script, out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout).trim(),
+        "700000 2",
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+}
