@@ -62,6 +62,7 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
+    etl::init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -120,7 +120,7 @@ pub fn scan(
                 .comment
                 .map(|c| PlSmallStr::from((c as char).to_string())),
         )
-        .with_try_parse_dates(opts.parse_dates)
+        .with_try_parse_dates(false)
         .with_infer_schema_length(infer_rows)
         .with_raise_if_empty(false)
         .with_missing_is_null(true);
@@ -154,14 +154,44 @@ pub fn scan(
             reader = reader.with_dtype_overwrite(Some(Arc::new(schema.clone())));
         }
     }
-    let lf = reader
+    let mut lf = reader
         .finish()
         .map_err(|e| Error::from(e).context(&shown))?;
+    if opts.parse_dates {
+        lf = with_dates(lf, schema, infer_rows).map_err(|e| e.context(&shown))?;
+    }
     Ok(CsvScan {
         lf,
         prepared,
         header,
         dialect,
+    })
+}
+
+/// Parses text columns that hold ISO dates, judged on the inference sample.
+fn with_dates(
+    mut lf: LazyFrame,
+    given: Option<&Schema>,
+    infer_rows: Option<usize>,
+) -> Result<LazyFrame> {
+    let schema = lf.collect_schema()?;
+    let text: Vec<Expr> = schema
+        .iter()
+        .filter(|(n, t)| **t == DataType::String && !given.is_some_and(|g| g.contains(n)))
+        .map(|(n, _)| col(n.clone()))
+        .collect();
+    if text.is_empty() {
+        return Ok(lf);
+    }
+    let rows = infer_rows
+        .unwrap_or(DEFAULT_INFER_ROWS)
+        .min(DEFAULT_INFER_ROWS) as IdxSize;
+    let sample = lf.clone().select(text).limit(rows).collect()?;
+    let casts = super::temporal::casts(&sample, given);
+    Ok(if casts.is_empty() {
+        lf
+    } else {
+        lf.with_columns(casts)
     })
 }
 

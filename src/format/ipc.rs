@@ -109,7 +109,7 @@ impl<W: Write> IpcStreamWriter<W> {
         schema: &Schema,
         compression: Option<polars_arrow::io::ipc::write::Compression>,
     ) -> Result<Self> {
-        let compat = CompatLevel::oldest();
+        let compat = CompatLevel::newest();
         let mut writer = StreamWriter::new(inner, IpcWriteOptions { compression });
         writer.start(&schema.to_arrow(compat), None)?;
         Ok(IpcStreamWriter { writer, compat })

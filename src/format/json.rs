@@ -30,7 +30,11 @@ pub fn read_array(
             crate::error::polars_message(&e)
         ))
     })?;
-    parse_temporal_text(df, schema)
+    let casts = super::temporal::casts(&df, schema);
+    if casts.is_empty() {
+        return Ok(df);
+    }
+    Ok(df.lazy().with_columns(casts).collect()?)
 }
 
 pub fn scan_lines(
@@ -56,58 +60,12 @@ pub fn scan_lines(
             crate::error::polars_message(&e)
         ))
     })?;
-    let casts = temporal_casts(&sample, schema);
+    let casts = super::temporal::casts(&sample, schema);
     if !casts.is_empty() {
         lf = lf.with_columns(casts);
     }
     let _ = lf.collect_schema();
     Ok(lf)
-}
-
-/// JSON has no date type: text columns whose sampled values all look like
-/// ISO dates or datetimes become Date / Datetime columns.
-fn parse_temporal_text(df: DataFrame, schema: Option<&Schema>) -> Result<DataFrame> {
-    let casts = temporal_casts(&df, schema);
-    if casts.is_empty() {
-        return Ok(df);
-    }
-    Ok(df.lazy().with_columns(casts).collect()?)
-}
-
-fn temporal_casts(sample: &DataFrame, schema: Option<&Schema>) -> Vec<Expr> {
-    let date = regex::Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap();
-    let datetime =
-        regex::Regex::new(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?$").unwrap();
-    let mut casts = Vec::new();
-    for column in sample.columns() {
-        let name = column.name();
-        if column.dtype() != &DataType::String || schema.is_some_and(|s| s.contains(name)) {
-            continue;
-        }
-        let Ok(values) = column.str() else { continue };
-        let non_null: Vec<&str> = values.iter().flatten().collect();
-        if non_null.is_empty() {
-            continue;
-        }
-        if non_null.iter().all(|v| date.is_match(v)) {
-            casts.push(col(name.clone()).str().to_date(StrptimeOptions {
-                format: Some("%Y-%m-%d".into()),
-                strict: true,
-                ..Default::default()
-            }));
-        } else if non_null.iter().all(|v| datetime.is_match(v)) {
-            casts.push(col(name.clone()).str().to_datetime(
-                Some(TimeUnit::Microseconds),
-                None,
-                StrptimeOptions {
-                    strict: true,
-                    ..Default::default()
-                },
-                lit("raise"),
-            ));
-        }
-    }
-    casts
 }
 
 /// Writes a JSON array batch by batch: NDJSON lines joined with commas.

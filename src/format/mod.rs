@@ -10,6 +10,7 @@ pub mod json;
 pub mod orc;
 pub mod parquet;
 pub mod sniff;
+pub mod temporal;
 pub mod text_input;
 
 use std::fmt;

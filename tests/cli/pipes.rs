@@ -213,3 +213,30 @@ fn a_stream_becomes_parquet_with_large_row_groups() {
         String::from_utf8_lossy(&r.stderr)
     );
 }
+
+#[test]
+fn pyarrow_reads_the_pipe_stream() {
+    let Some(py) = python_with(&["pyarrow"]) else {
+        return;
+    };
+    let mut a = etl()
+        .args(["ingest", fixture("formats/people.csv").to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script =
+        "import sys, pyarrow.ipc as ipc; t = ipc.open_stream(sys.stdin.buffer).read_all(); \
+                  print(t.num_rows, t.schema.field('born').type, t.column('name')[3])";
+    let out = std::process::Command::new(py)
+        .args(["-c", script])
+        .stdin(a.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(a.wait().unwrap().success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "6 date32[day] line1\nline2",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

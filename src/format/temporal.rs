@@ -1,0 +1,82 @@
+//! Text columns that hold dates: CSV and JSON have no date type, so text
+//! columns whose sampled values all look like ISO dates or datetimes become
+//! Date / Datetime columns. A regex screens values first, which is far
+//! cheaper than trying every date pattern on every value.
+
+use std::sync::OnceLock;
+
+use polars::prelude::*;
+
+/// How many non-null values of a column are looked at.
+const SAMPLE: usize = 1000;
+
+fn date_re() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap())
+}
+
+fn datetime_re() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?$").unwrap()
+    })
+}
+
+/// Strict casts for the text columns of `sample` that hold only ISO dates or
+/// datetimes; columns the user typed in `given` are left alone.
+pub fn casts(sample: &DataFrame, given: Option<&Schema>) -> Vec<Expr> {
+    let mut casts = Vec::new();
+    for column in sample.columns() {
+        let name = column.name();
+        if column.dtype() != &DataType::String || given.is_some_and(|s| s.contains(name)) {
+            continue;
+        }
+        let Ok(values) = column.str() else { continue };
+        let sample: Vec<&str> = values.iter().flatten().take(SAMPLE).collect();
+        if sample.is_empty() {
+            continue;
+        }
+        if sample.iter().all(|v| date_re().is_match(v)) {
+            casts.push(col(name.clone()).str().to_date(StrptimeOptions {
+                format: Some("%Y-%m-%d".into()),
+                strict: true,
+                ..Default::default()
+            }));
+        } else if sample.iter().all(|v| datetime_re().is_match(v)) {
+            casts.push(col(name.clone()).str().to_datetime(
+                Some(TimeUnit::Microseconds),
+                None,
+                StrptimeOptions {
+                    strict: true,
+                    ..Default::default()
+                },
+                lit("raise"),
+            ));
+        }
+    }
+    casts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_all_iso_columns_are_cast() {
+        let df = df!(
+            "d" => [Some("2024-01-31"), None, Some("1999-12-31")],
+            "t" => ["2024-01-31T10:00:00", "2024-01-31 10:00:00.5", "2000-01-01T00:00:00"],
+            "x" => ["2024-01-31", "soon", "2024-02-01"],
+            "n" => [1, 2, 3]
+        )
+        .unwrap();
+        let wanted = casts(&df, None);
+        let out = df.lazy().with_columns(wanted).collect().unwrap();
+        assert_eq!(out.column("d").unwrap().dtype(), &DataType::Date);
+        assert_eq!(
+            out.column("t").unwrap().dtype(),
+            &DataType::Datetime(TimeUnit::Microseconds, None)
+        );
+        assert_eq!(out.column("x").unwrap().dtype(), &DataType::String);
+    }
+}
