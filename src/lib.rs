@@ -9,9 +9,11 @@ pub mod frame;
 pub mod inspect;
 pub mod location;
 pub mod names;
+pub mod ops;
 pub mod progress;
 pub mod sink;
 pub mod source;
+pub mod vars;
 
 pub use error::{Error, ErrorKind, Result};
 

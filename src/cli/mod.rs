@@ -2,11 +2,15 @@
 //! one printer for everything shown to people.
 
 mod args;
+mod clean;
 mod docs;
 mod head;
 mod ingest;
 mod inspect;
+mod ops_args;
 mod output;
+mod step;
+mod transform;
 
 use std::process::ExitCode;
 
@@ -50,6 +54,10 @@ pub struct Cli {
 pub enum Command {
     /// Read tables in any format from files, folders, globs or stdin, and write one table.
     Ingest(ingest::IngestArgs),
+    /// Clean and validate a table: rename, cast, trim, extract, fill nulls, dedup, checks with rejects.
+    Clean(Box<clean::CleanArgs>),
+    /// Transform a table: SQL, joins, group-by, ranks, top-N, sort, union.
+    Transform(Box<transform::TransformArgs>),
     /// Show a table's format, size, row count, schema and per-column statistics.
     Inspect(inspect::InspectArgs),
     /// Show the first rows of a table.
@@ -63,13 +71,23 @@ pub enum Command {
 
 pub fn main() -> ExitCode {
     etl::init();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
             return ExitCode::from(code);
         }
+    };
+    let sub = |name: &str| {
+        matches
+            .subcommand_matches(name)
+            .cloned()
+            .unwrap_or_default()
     };
     let printer = Printer::new(cli.log_format, cli.quiet);
     output::install_progress(&printer);
@@ -77,6 +95,8 @@ pub fn main() -> ExitCode {
     output::quiet_panics();
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Ingest(a) => ingest::run(a, &printer),
+        Command::Clean(a) => clean::run(*a, &sub("clean"), &printer),
+        Command::Transform(a) => transform::run(*a, &sub("transform"), &printer),
         Command::Inspect(a) => inspect::run(a, &printer),
         Command::Head(a) => head::run(a, &printer),
         Command::Completions(a) => docs::completions(a),

@@ -1,0 +1,99 @@
+//! What `clean` and `transform` share: read, apply ops, write like ingest.
+
+use std::io::IsTerminal;
+
+use clap::ArgMatches;
+use etl::error::Result;
+use etl::ops::checks::RejectPolicy;
+use etl::sink::Destination;
+use etl::source::Provenance;
+
+use super::args::{OutputPlan, ReadArgs, WriteArgs};
+use super::ops_args::{ops_in_order, StepArgs};
+use super::output::{human_bytes, preview, Printer};
+
+pub fn run(
+    command: &str,
+    step: &StepArgs,
+    read: &ReadArgs,
+    write: &WriteArgs,
+    matches: &ArgMatches,
+    printer: &Printer,
+) -> Result<()> {
+    run_with(command, step, read, write, matches, printer, |_| {})
+}
+
+/// Like [`run`], letting the command adjust each op first.
+pub fn run_with(
+    command: &str,
+    step: &StepArgs,
+    read: &ReadArgs,
+    write: &WriteArgs,
+    matches: &ArgMatches,
+    printer: &Printer,
+    adjust: impl Fn(&mut etl::ops::Op),
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    let plan = write.plan(std::io::stdout().is_terminal())?;
+    let read = read.to_options()?;
+    let mut ops = ops_in_order(step, matches)?;
+    ops.iter_mut().for_each(adjust);
+    let rejects = RejectPolicy {
+        output: step.rejects.as_deref().map(rejects_request).transpose()?,
+        max_rejects: step.max_rejects,
+        max_reject_pct: step.max_reject_pct,
+    };
+    let input = step
+        .input
+        .as_deref()
+        .or(step.input_flag.as_deref())
+        .unwrap_or("-");
+    let location = etl::Location::parse(input)?;
+    let frame = etl::source::open(&[location], &read, &Provenance::default())?;
+    let rows_in = frame.rows;
+    let ctx = etl::ops::Context { read, rejects };
+    let applied = etl::ops::apply(frame, &ops, &ctx)?;
+    match plan {
+        OutputPlan::Preview => preview(applied.frame, 10),
+        OutputPlan::Write(req) => {
+            let s = etl::sink::write(applied.frame, &req)?;
+            let target = match &req.dest {
+                Destination::Path(p) => format!("wrote {} ({})", p.display(), human_bytes(s.bytes)),
+                Destination::Stdout => "wrote to stdout".to_string(),
+            };
+            let rows_in = rows_in.map(|r| r.to_string()).unwrap_or_else(|| "?".into());
+            printer.info(
+                command,
+                &format!(
+                    "{rows_in} rows in, {} out, {} rejected; {} ops; {target} in {:.2}s",
+                    s.rows,
+                    applied.rejected,
+                    ops.len(),
+                    started.elapsed().as_secs_f64()
+                ),
+                serde_json::json!({
+                    "rows_in": rows_in, "rows_out": s.rows, "rejected": applied.rejected, "ops": ops.len(),
+                    "output": target, "bytes": s.bytes, "seconds": started.elapsed().as_secs_f64(),
+                }),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn rejects_request(location: &str) -> Result<etl::sink::WriteRequest> {
+    let args = WriteArgs {
+        output: Some(location.to_string()),
+        to: None,
+        compression: None,
+        row_group_size: None,
+        split: None,
+        force: true,
+        out_delimiter: None,
+        no_out_header: false,
+    };
+    match args.plan(false)? {
+        OutputPlan::Write(req) => Ok(req),
+        OutputPlan::Preview => unreachable!("a file output is never a preview"),
+    }
+}

@@ -1,0 +1,92 @@
+//! Column-level ops: select, rename, drop, cast, constant, derive.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use super::checks::REJECT_COLUMN;
+use super::spec::{Cast, Constant, Derive};
+use super::{literal, need};
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+
+pub fn select(frame: Frame, schema: &Schema, cols: &[String]) -> Result<Frame> {
+    need(schema, cols, "select")?;
+    let mut exprs: Vec<Expr> = cols.iter().map(|c| col(c.as_str())).collect();
+    if schema.contains(REJECT_COLUMN) && !cols.iter().any(|c| c == REJECT_COLUMN) {
+        exprs.push(col(REJECT_COLUMN));
+    }
+    frame.map_keep_rows(move |lf| lf.select(exprs.clone()))
+}
+
+pub fn rename(frame: Frame, schema: &Schema, map: &BTreeMap<String, String>) -> Result<Frame> {
+    let old: Vec<String> = map.keys().cloned().collect();
+    need(schema, &old, "rename")?;
+    let new: Vec<String> = map.values().cloned().collect();
+    for n in &new {
+        if schema.contains(n) && !map.contains_key(n) {
+            return Err(Error::usage(format!(
+                "rename: column '{n}' already exists; drop it first or choose another name"
+            )));
+        }
+    }
+    frame.map_keep_rows(move |lf| lf.rename(old.clone(), new.clone(), true))
+}
+
+pub fn drop(frame: Frame, schema: &Schema, cols: &[String]) -> Result<Frame> {
+    need(schema, cols, "drop")?;
+    let names: Vec<String> = cols.to_vec();
+    frame.map_keep_rows(move |lf| lf.drop(polars::prelude::cols(names.clone())))
+}
+
+/// Strict casts fail with the row and column of the first bad value; with
+/// `quarantine`, rows whose value does not convert are marked for the rejects.
+pub fn cast(frame: Frame, schema: &Schema, c: &Cast) -> Result<Frame> {
+    let names: Vec<String> = c.columns.keys().cloned().collect();
+    need(schema, &names, "cast")?;
+    let mut casts = Vec::new();
+    let mut reasons = Vec::new();
+    for (name, ty) in &c.columns {
+        let target = crate::dtype::parse_dtype(ty)?;
+        if c.quarantine {
+            let converted = col(name.as_str()).cast(target.clone());
+            let failed = col(name.as_str())
+                .is_not_null()
+                .and(converted.clone().is_null());
+            let reason = concat_str(
+                [
+                    lit(format!("cast: '{name}' value '")),
+                    col(name.as_str()).cast(DataType::String),
+                    lit(format!("' is not a valid {ty}")),
+                ],
+                "",
+                true,
+            );
+            reasons.push(
+                when(failed)
+                    .then(reason)
+                    .otherwise(lit(NULL).cast(DataType::String)),
+            );
+            casts.push(converted);
+        } else {
+            casts.push(col(name.as_str()).strict_cast(target));
+        }
+    }
+    let frame = if reasons.is_empty() {
+        frame
+    } else {
+        super::checks::mark(frame, schema, reasons)?
+    };
+    frame.map_keep_rows(move |lf| lf.with_columns(casts.clone()))
+}
+
+pub fn constant(frame: Frame, c: &Constant) -> Result<Frame> {
+    let value = literal(&c.value)?.alias(c.column.as_str());
+    frame.map_keep_rows(move |lf| lf.with_column(value.clone()))
+}
+
+/// A column computed by an SQL expression over the row.
+pub fn derive(frame: Frame, schema: &Schema, d: &Derive) -> Result<Frame> {
+    let expr = super::sql::expression(&d.sql, schema)?.alias(d.column.as_str());
+    frame.map_keep_rows(move |lf| lf.with_column(expr.clone()))
+}
