@@ -164,7 +164,7 @@ pub const OP_FLAGS: &[(&str, Build)] = &[
     }),
     ("sql", |v| {
         Ok(Op::Sql(spec::Sql {
-            query: v[0].clone(),
+            query: sql_text(&v[0])?,
             name: None,
             with: BTreeMap::new(),
         }))
@@ -178,6 +178,14 @@ pub const OP_FLAGS: &[(&str, Build)] = &[
     ("union", |v| Ok(Op::Union(vec![v[0].clone()]))),
     ("op", |v| etl::ops::parse_inline(&v[0])),
 ];
+
+/// `--sql QUERY`, or `--sql @FILE` to read the query from a file.
+fn sql_text(v: &str) -> Result<String> {
+    match v.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| Error::from(e).context(path)),
+        None => Ok(v.to_string()),
+    }
+}
 
 fn check_base(rule: spec::Rule) -> spec::Check {
     spec::Check {

@@ -28,7 +28,7 @@ pub struct TransformArgs {
     #[command(flatten)]
     pub step: StepArgs,
 
-    /// Run an SQL query; the input is the table `input` (or --as NAME).
+    /// Run an SQL query (or `@FILE` to read it from a file); the input is the table `input` (or --as NAME).
     #[arg(long, value_name = "QUERY", help_heading = "Ops")]
     pub sql: Vec<String>,
     /// The input's table name in --sql queries.

@@ -10,6 +10,7 @@ mod relational;
 mod rows;
 pub mod spec;
 pub mod sql;
+pub mod sql_rewrite;
 mod text;
 
 use polars::prelude::*;

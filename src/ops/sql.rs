@@ -1,9 +1,8 @@
 //! SQL through polars' SQL context: whole queries (`etl transform --sql`)
 //! and row expressions (filters, derived columns, checks).
 //!
-//! polars' SQL differs from standard SQL in places. Where a construct would
-//! give a silently different answer, it is refused with a message naming it
-//! and the op that does it right, rather than run.
+//! polars' SQL differs from standard SQL in places; queries are rewritten
+//! first (see [`super::sql_rewrite`]) so the answers are standard SQL's.
 
 use std::sync::OnceLock;
 
@@ -15,35 +14,11 @@ use super::Context;
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameData};
 
-/// Constructs whose polars semantics differ from SQL's, and what to use.
-const DIVERGENT: &[(&str, &str)] = &[(
-    r"(?i)\bround\s*\(",
-    "ROUND in SQL (polars rounds half to even, SQL half away from zero): use the fill-null op with round = \"half-away-from-zero\", or round outside SQL",
-)];
-
-fn divergent() -> &'static Vec<(regex::Regex, &'static str)> {
-    static RE: OnceLock<Vec<(regex::Regex, &'static str)>> = OnceLock::new();
-    RE.get_or_init(|| {
-        DIVERGENT
-            .iter()
-            .map(|(p, m)| (regex::Regex::new(p).unwrap(), *m))
-            .collect()
-    })
-}
-
-fn guard(sql: &str) -> Result<()> {
-    for (re, message) in divergent() {
-        if re.is_match(sql) {
-            return Err(Error::unsupported(message));
-        }
-    }
-    Ok(())
-}
-
 /// A row expression (`years_of_exp between 20 and 50`), checked against the schema.
 pub fn expression(sql: &str, schema: &Schema) -> Result<Expr> {
-    guard(sql)?;
-    let expr = polars::sql::sql_expr(sql).map_err(|e| sql_error(sql, e))?;
+    let rewritten = super::sql_rewrite::rewrite(&format!("SELECT {sql}"))?;
+    let body = rewritten.strip_prefix("SELECT ").unwrap_or(&rewritten);
+    let expr = polars::sql::sql_expr(body).map_err(|e| sql_error(sql, e))?;
     let probe = DataFrame::empty_with_schema(schema)
         .lazy()
         .select([expr.clone()])
@@ -89,20 +64,20 @@ fn one_line(sql: &str) -> String {
 
 /// Runs a query over the frame (table `input`, or `as`) and side tables.
 pub fn run(frame: Frame, s: &Sql, ctx: &Context) -> Result<Frame> {
-    guard(&s.query)?;
     let mut frame = frame.into_lazy()?;
     let FrameData::Lazy(input) =
         std::mem::replace(&mut frame.data, FrameData::Lazy(LazyFrame::default()))
     else {
         unreachable!("into_lazy gives a plan")
     };
-    let mut sql = SQLContext::new();
+    let query = super::sql_rewrite::rewrite(&s.query)?;
+    let mut sql = SQLContext::new().with_function_registry(super::sql_rewrite::registry());
     sql.register(s.name.as_deref().unwrap_or("input"), input);
     for (name, location) in &s.with {
         let (lf, _) = super::relational::side_table(&mut frame, location, ctx)?;
         sql.register(name, lf);
     }
-    let mut out = sql.execute(&s.query).map_err(|e| sql_error(&s.query, e))?;
+    let mut out = sql.execute(&query).map_err(|e| sql_error(&s.query, e))?;
     out.collect_schema().map_err(|e| sql_error(&s.query, e))?;
     frame.data = FrameData::Lazy(out);
     frame.rows = None;
@@ -112,17 +87,6 @@ pub fn run(frame: Frame, s: &Sql, ctx: &Context) -> Result<Frame> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn divergent_constructs_are_refused() {
-        let e = guard("select ROUND(avg(x)) from input").unwrap_err();
-        assert!(
-            e.message.starts_with("not supported yet: ROUND in SQL"),
-            "{}",
-            e.message
-        );
-        assert!(guard("select around(x) from input").is_ok());
-    }
 
     #[test]
     fn expressions_check_column_names() {

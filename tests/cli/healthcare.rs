@@ -150,3 +150,58 @@ fn an_unset_variable_in_an_ops_file_is_named() {
         String::from_utf8_lossy(&r.stderr)
     );
 }
+
+#[test]
+fn flow_as_sql_matches_the_reference() {
+    let out = tempdir();
+    let sql = |name: &str| {
+        format!(
+            "@{}",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("pipelines/sql")
+                .join(name)
+                .display()
+        )
+    };
+    let city = out.path().join("city.parquet");
+    let presc = out.path().join("presc.parquet");
+    let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
+    ok(&[
+        "transform",
+        &p(&fixture("healthcare/us_cities_dimension.parquet")),
+        "--sql",
+        &sql("clean_city.sql"),
+        "-o",
+        &p(&city),
+        "-q",
+    ]);
+    ok(&[
+        "transform",
+        &p(&fixture("healthcare/USA_Presc_Medicare_Data_2021.csv")),
+        "--sql",
+        &sql("clean_presc.sql"),
+        "-o",
+        &p(&presc),
+        "-q",
+    ]);
+    let report = ok(&[
+        "transform",
+        &p(&presc),
+        "--sql",
+        &sql("city_report.sql"),
+        "--with",
+        &format!("city={}", p(&city)),
+        "--to",
+        "csv",
+    ]);
+    assert_same_report(&report.stdout, "healthcare/city_report.expected.csv");
+    let top = ok(&[
+        "transform",
+        &p(&presc),
+        "--sql",
+        &sql("top_prescribers.sql"),
+        "--to",
+        "csv",
+    ]);
+    assert_same_report(&top.stdout, "healthcare/top_prescribers.expected.csv");
+}

@@ -44,8 +44,20 @@ fn sql_errors_are_clear() {
         &["transform", p, "--sql", "selec * from input", "--to", "csv"],
         2,
     );
+    assert!(r.stderr.contains("SQL syntax error"), "{}", r.stderr);
+    let r = fails(
+        &[
+            "transform",
+            p,
+            "--sql",
+            "select levenshtein(name, 'x') from input",
+            "--to",
+            "csv",
+        ],
+        2,
+    );
     assert!(
-        r.stderr.contains("SQL `selec * from input`"),
+        r.stderr.contains("unsupported function 'levenshtein'"),
         "{}",
         r.stderr
     );
@@ -54,28 +66,66 @@ fn sql_errors_are_clear() {
             "transform",
             p,
             "--sql",
-            "select regexp_extract(name, 'a', 0) from input",
-            "--to",
-            "csv",
-        ],
-        2,
-    );
-    assert!(r.stderr.contains("regexp_extract"), "{}", r.stderr);
-    let r = fails(
-        &[
-            "transform",
-            p,
-            "--sql",
-            "select round(score) from input",
+            "select * from (select regexp_extract(name, 'a', 0) as x from input)",
             "--to",
             "csv",
         ],
         2,
     );
     assert!(
-        r.stderr.contains("not supported yet: ROUND in SQL"),
+        r.stderr
+            .contains("not supported yet: regexp_extract inside a subquery"),
         "{}",
         r.stderr
+    );
+    let r = fails(
+        &[
+            "transform",
+            p,
+            "--sql",
+            "select nmae from input",
+            "--to",
+            "csv",
+        ],
+        2,
+    );
+    assert!(r.stderr.contains("nmae"), "{}", r.stderr);
+}
+
+#[test]
+fn sql_answers_follow_standard_sql() {
+    let dir = tempdir();
+    let f = csv_in(
+        dir.path(),
+        "s.csv",
+        "k,v,s\na,2.5,= 23.0\na,,x \u{663}\u{664} yrs 12\nb,-2.5,\nb,,\nc,,\n",
+    );
+    let r = ok(&[
+        "transform",
+        &f,
+        "--sql",
+        "select k, round(v) as r, round(v * 10, -1) as r10, regexp_extract(s, '\\d+', 0) as n, \
+         regexp_replace(s, '[^0-9 ]', '') as digits, size(split(s, ' ')) as words, \
+         dense_rank() over (partition by k order by v desc) as dr from input order by k, dr",
+        "--to",
+        "csv",
+    ]);
+    // Half away from zero; \\d is ASCII only; NULLs are ranked, last.
+    assert_eq!(
+        r.stdout,
+        "k,r,r10,n,digits,words,dr\na,3.0,30.0,23, 230,2,1\na,,,12,   12,4,2\nb,-3.0,-30.0,,,,1\nb,,,,,,2\nc,,,,,,1\n"
+    );
+    let r = ok(&[
+        "transform",
+        &f,
+        "--sql",
+        "select k, sum(v) as total, count(distinct s) as n from input group by k order by k",
+        "--to",
+        "csv",
+    ]);
+    assert_eq!(
+        r.stdout, "k,total,n\na,2.5,2\nb,-2.5,0\nc,,0\n",
+        "the sum of no values is NULL, not 0"
     );
 }
 
