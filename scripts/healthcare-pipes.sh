@@ -13,15 +13,15 @@ OUT=${2:-out/pipes}
 mkdir -p "$OUT"
 
 # City dimension: upper-case names, keep what the reports need.
-"$ETL" ingest "$DATA/us_cities_dimension.parquet" \
-  | "$ETL" clean --select city,state_id,state_name,county_name,population,zips \
-                 --upper city,state_name,county_name \
+"$ETL" ingest "$DATA/us_cities_dimension.parquet" --select city,state_id,state_name,county_name,population,zips \
+  | "$ETL" clean --upper city,state_name,county_name \
                  -o "$OUT/city.parquet" --force
 
 # Prescriber fact: select and rename, derive, drop incomplete rows, impute claims.
+# Selecting at ingest keeps the unused columns out of the pipe.
 "$ETL" ingest "$DATA/USA_Presc_Medicare_Data_2021.csv" \
-  | "$ETL" clean \
       --select npi,nppes_provider_last_org_name,nppes_provider_first_name,nppes_provider_city,nppes_provider_state,specialty_description,years_of_exp,drug_name,total_claim_count,total_day_supply,total_drug_cost \
+  | "$ETL" clean \
       --rename npi=presc_id,nppes_provider_last_org_name=presc_lname,nppes_provider_first_name=presc_fname,nppes_provider_city=presc_city,nppes_provider_state=presc_state,specialty_description=presc_spclt,total_claim_count=trx_cnt \
       --constant country_name=USA \
       --extract years_of_exp '\d+' int \

@@ -38,6 +38,9 @@ pub struct Applied {
 /// Runs `ops` in order. Column names are checked against the schema before
 /// each op, so a typo fails before any data is read.
 pub fn apply(frame: Frame, ops: &[Op], ctx: &Context) -> Result<Applied> {
+    if ops.iter().any(holds_whole_table) {
+        crate::set_reader(crate::Reader::Mapped);
+    }
     let mut frame = frame;
     let mut pending_checks = false;
     for (i, op) in ops.iter().enumerate() {
@@ -84,6 +87,23 @@ fn apply_one(frame: Frame, op: &Op, schema: &Schema, ctx: &Context) -> Result<Fr
         Op::TopN(t) => relational::top_n(frame, schema, t),
         Op::Union(locations) => relational::union(frame, locations, ctx),
         Op::Sql(s) => sql::run(frame, s, ctx),
+    }
+}
+
+/// Ops after which polars holds the whole table in memory anyway.
+fn holds_whole_table(op: &Op) -> bool {
+    match op {
+        Op::FillNull(f) => f.with.is_some(),
+        Op::Check(c) => c.rule == spec::Rule::Unique,
+        Op::Dedup(_)
+        | Op::Sql(_)
+        | Op::Join(_)
+        | Op::GroupBy(_)
+        | Op::Rank(_)
+        | Op::TopN(_)
+        | Op::Sort(_)
+        | Op::Lookup(_) => true,
+        _ => false,
     }
 }
 

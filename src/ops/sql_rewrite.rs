@@ -135,7 +135,7 @@ fn order_nulls(f: &mut sqlparser::ast::Function) -> Result<()> {
         };
         keys.push(sqlparser::ast::OrderByExpr {
             expr: indicator,
-            options: options.clone(),
+            options,
             with_fill: None,
         });
         keys.push(sqlparser::ast::OrderByExpr {

@@ -2,12 +2,6 @@
 
 use crate::common::*;
 
-fn csv_in(dir: &std::path::Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_str().unwrap().to_string()
-}
-
 #[test]
 fn flags_apply_in_the_order_given() {
     let dir = tempdir();

@@ -118,3 +118,21 @@ pub fn tempdir() -> tempfile::TempDir {
         .tempdir()
         .unwrap()
 }
+
+/// Writes a CSV file into `dir` and returns its path as text.
+pub fn csv_in(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// A CSV of `rows` numbered rows (`id,label`), for streaming tests.
+pub fn numbered_csv(dir: &Path, rows: usize) -> PathBuf {
+    let path = dir.join("big.csv");
+    let mut text = String::from("id,label\n");
+    for i in 0..rows {
+        text.push_str(&format!("{i},row-{i}\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -114,12 +114,7 @@ fn text_on_stdin_is_read_as_csv_or_what_from_says() {
 #[test]
 fn a_downstream_that_closes_early_is_not_an_error() {
     let dir = tempdir();
-    let big = dir.path().join("big.csv");
-    let mut text = String::from("id,label\n");
-    for i in 0..300_000 {
-        text.push_str(&format!("{i},row-{i}\n"));
-    }
-    std::fs::write(&big, text).unwrap();
+    let big = numbered_csv(dir.path(), 300_000);
     let (a, b) = pipe(
         &["ingest", big.to_str().unwrap()],
         &["head", "-", "-n", "2", "--to", "csv"],
@@ -136,12 +131,7 @@ fn batches_arrive_before_the_producer_finishes() {
     // read the schema message and a first record batch, then check that the
     // producer has not exited yet.
     let dir = tempdir();
-    let big = dir.path().join("big.csv");
-    let mut text = String::from("id,label\n");
-    for i in 0..2_000_000 {
-        text.push_str(&format!("{i},row-{i}\n"));
-    }
-    std::fs::write(&big, text).unwrap();
+    let big = numbered_csv(dir.path(), 2_000_000);
     let mut a = etl()
         .args(["ingest", big.to_str().unwrap()])
         .stdout(Stdio::piped())
@@ -186,12 +176,7 @@ fn a_terminal_gets_a_preview_not_bytes() {
 #[test]
 fn a_stream_becomes_parquet_with_large_row_groups() {
     let dir = tempdir();
-    let big = dir.path().join("big.csv");
-    let mut text = String::from("id,label\n");
-    for i in 0..700_000 {
-        text.push_str(&format!("{i},row-{i}\n"));
-    }
-    std::fs::write(&big, text).unwrap();
+    let big = numbered_csv(dir.path(), 700_000);
     let out = dir.path().join("out.parquet");
     let (a, b) = pipe(
         &["ingest", big.to_str().unwrap()],

@@ -2,12 +2,6 @@
 
 use crate::common::*;
 
-fn csv_in(dir: &std::path::Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_str().unwrap().to_string()
-}
-
 #[test]
 fn sql_with_a_side_table() {
     let dir = tempdir();

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Benchmark: the healthcare flow (HEALTHCARE_FLOW.md) end to end with etl
+(ops files, SQL files, and as a chain of piped commands) against DuckDB and
+polars-python doing the same flow, on the same generated data, in the same run.
+
+Each variant reads the CSV and the city Parquet and writes the cleaned tables
+and both reports. Runs are interleaved so machine noise hits every variant
+alike; medians of wall time and peak RSS (/usr/bin/time -v; for the shell
+scripts, the largest process) are reported. The reports of every variant are
+checked against DuckDB's before timing.
+
+    pip install duckdb polars pyarrow
+    cargo build --release
+    python3 scripts/bench_flow.py --rows 1000000 10000000 --runs 3
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_convert import timed  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def variants(etl, data, out):
+    env = f"ETL='{etl}'"
+    return {
+        "etl (ops files)": ["bash", "-c", f"{env} '{ROOT}/scripts/flow_etl_ops.sh' '{data}' '{out}'"],
+        "etl (SQL files)": ["bash", "-c", f"{env} '{ROOT}/scripts/flow_etl_sql.sh' '{data}' '{out}'"],
+        "etl (pipes)": ["bash", "-c", f"{env} '{ROOT}/scripts/healthcare-pipes.sh' '{data}' '{out}' 2>/dev/null"],
+        "DuckDB": [sys.executable, str(ROOT / "scripts/flow_duckdb.py"), str(data), str(out)],
+        "polars-python": [sys.executable, str(ROOT / "scripts/flow_polars.py"), str(data), str(out)],
+    }
+
+
+def same_reports(a, b):
+    import duckdb
+    for name in ("city_report.csv", "top_prescribers.csv"):
+        q = f"select * from read_csv('{a}/{name}') except all select * from read_csv('{b}/{name}')"
+        r = f"select * from read_csv('{b}/{name}') except all select * from read_csv('{a}/{name}')"
+        if duckdb.sql(q).fetchall() or duckdb.sql(r).fetchall():
+            return False
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--etl", default=str(Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "etl"))
+    ap.add_argument("--work", default=str(ROOT / "bench-data"))
+    args = ap.parse_args()
+    work = Path(args.work)
+    results = []
+    for rows in args.rows:
+        data = work / f"hc-{rows}"
+        if not (data / "USA_Presc_Medicare_Data_2021.csv").exists():
+            subprocess.run([sys.executable, str(ROOT / "scripts/gen_healthcare.py"), "--rows", str(rows), "--out", str(data)], check=True)
+        outs = {}
+        samples = {}
+        for run in range(args.runs):
+            for name, cmd in variants(args.etl, data, work / "flow-out" / "X").items():
+                out = work / "flow-out" / name.replace(" ", "_").replace("(", "").replace(")", "")
+                shutil.rmtree(out, ignore_errors=True)
+                out.mkdir(parents=True)
+                cmd = [c.replace(str(work / "flow-out" / "X"), str(out)) for c in cmd]
+                samples.setdefault(name, []).append(timed(cmd))
+                outs[name] = out
+            if run == 0:
+                for name, out in outs.items():
+                    if name != "DuckDB" and not same_reports(out, outs["DuckDB"]):
+                        sys.exit(f"{name}: reports differ from DuckDB's at {rows} rows")
+        for name, s in samples.items():
+            results.append((rows, name, statistics.median(x[0] for x in s), statistics.median(x[1] for x in s)))
+    print(f"\nhealthcare flow, median of {args.runs} runs, {os.cpu_count()} cores; reports checked equal to DuckDB's\n")
+    print("| rows | variant | wall s | vs DuckDB | vs polars-python | peak RSS |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for rows, name, t, rss in results:
+        duck = next(x[2] for x in results if x[0] == rows and x[1] == "DuckDB")
+        pol = next(x[2] for x in results if x[0] == rows and x[1] == "polars-python")
+        print(f"| {rows:,} | {name} | {t:.2f} | {t / duck:.2f} | {t / pol:.2f} | {rss:,.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
