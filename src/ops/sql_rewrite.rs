@@ -189,6 +189,10 @@ fn rewrite_expr(expr: &mut SqlExpr) -> Result<()> {
         )),
         ("split" | "string_split", [s, d]) => Some(format!("STRING_TO_ARRAY({s}, {d})")),
         ("size" | "cardinality", [a]) => Some(format!("ARRAY_LENGTH({a})")),
+        // DuckDB's len(string_split(...)): the list's length, not the text's.
+        ("len" | "length", [a]) if a.to_ascii_uppercase().starts_with("STRING_TO_ARRAY(") => {
+            Some(format!("ARRAY_LENGTH({a})"))
+        }
         _ => None,
     };
     if let Some(r) = replacement {
@@ -307,6 +311,11 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("ARRAY_LENGTH(STRING_TO_ARRAY(z, ' '))"), "{r}");
+        let r = rewrite("select len(string_split(z, ' ')), length(name) from t").unwrap();
+        assert!(
+            r.contains("ARRAY_LENGTH(STRING_TO_ARRAY(z, ' '))") && r.contains("length(name)"),
+            "{r}"
+        );
         let r = rewrite(r"select regexp_extract(s, '\d+', 0) from t").unwrap();
         assert!(r.contains("'[0-9]+'"), "{r}");
         assert!(rewrite("selec 1")
