@@ -9,9 +9,9 @@ alike; medians of wall time and peak RSS (/usr/bin/time -v; for the shell
 scripts, the largest process) are reported. The reports of every variant are
 checked against DuckDB's before timing.
 
-    pip install duckdb polars pyarrow
+    pip install -r scripts/requirements-bench.txt
     cargo build --release
-    python3 scripts/bench_flow.py --rows 1000000 10000000 --runs 3
+    python3 scripts/bench_flow.py --rows 1000000 10000000 --runs 3 [--spark]
 """
 import argparse
 import os
@@ -27,9 +27,10 @@ from bench_convert import timed  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def variants(etl, data, out):
+def variants(etl, data, out, spark=False):
     env = f"ETL='{etl}'"
-    return {
+    extra = {"PySpark": [sys.executable, str(ROOT / "scripts/flow_pyspark.py"), str(data), str(out)]} if spark else {}
+    return extra | {
         "etl (ops files)": ["bash", "-c", f"{env} '{ROOT}/scripts/flow_etl_ops.sh' '{data}' '{out}'"],
         "etl (SQL files)": ["bash", "-c", f"{env} '{ROOT}/scripts/flow_etl_sql.sh' '{data}' '{out}'"],
         "etl (pipes)": ["bash", "-c", f"{env} '{ROOT}/scripts/healthcare-pipes.sh' '{data}' '{out}' 2>/dev/null"],
@@ -54,6 +55,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--etl", default=str(Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "etl"))
     ap.add_argument("--work", default=str(ROOT / "bench-data"))
+    ap.add_argument("--spark", action="store_true", help="also run PySpark local (slow; pip install -r scripts/requirements-bench.txt)")
     args = ap.parse_args()
     work = Path(args.work)
     results = []
@@ -64,7 +66,7 @@ def main():
         outs = {}
         samples = {}
         for run in range(args.runs):
-            for name, cmd in variants(args.etl, data, work / "flow-out" / "X").items():
+            for name, cmd in variants(args.etl, data, work / "flow-out" / "X", args.spark).items():
                 out = work / "flow-out" / name.replace(" ", "_").replace("(", "").replace(")", "")
                 shutil.rmtree(out, ignore_errors=True)
                 out.mkdir(parents=True)

@@ -208,28 +208,37 @@ pub fn open_file(path: &Path, opts: &ReadOptions) -> Result<Frame> {
     let schema = opts.schema.as_ref();
     let frame = match fmt {
         Format::Csv => {
-            let scan = format::csv::scan(path, codec, &opts.csv, schema, opts.infer_rows)?;
+            let scan = format::csv::scan(
+                path,
+                codec,
+                &opts.csv,
+                schema,
+                opts.infer_rows,
+                opts.row_limit,
+            )?;
             let data_rows = scan
                 .prepared
                 .records
                 .saturating_sub(u64::from(opts.csv.has_header));
+            let complete = scan.prepared.complete;
             let explain_path = scan.prepared.path.clone();
             let dialect = scan.dialect.clone();
             let has_header = opts.csv.has_header;
             let shown2 = shown.clone();
-            let mut frame = Frame::lazy(scan.lf)
-                .with_rows(data_rows)
-                .with_explainer(Arc::new(move |e: &Error| {
-                    format::csv::explain_parse_error(
-                        &explain_path,
-                        &shown2,
-                        &dialect,
-                        has_header,
-                        &e.message,
-                    )
-                }));
+            let mut frame = Frame::lazy(scan.lf).with_explainer(Arc::new(move |e: &Error| {
+                format::csv::explain_parse_error(
+                    &explain_path,
+                    &shown2,
+                    &dialect,
+                    has_header,
+                    &e.message,
+                )
+            }));
             if let Some(t) = scan.prepared.temp {
                 frame = frame.with_temp(t);
+            }
+            if complete {
+                frame = frame.with_rows(data_rows);
             }
             frame
         }

@@ -115,6 +115,7 @@ impl ReadArgs {
                 .map(etl::dtype::parse_schema)
                 .transpose()?,
             infer_rows: (self.infer_rows > 0).then_some(self.infer_rows),
+            row_limit: None,
         })
     }
 }

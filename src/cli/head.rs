@@ -32,7 +32,8 @@ pub struct HeadArgs {
 }
 
 pub fn run(args: HeadArgs, _printer: &Printer) -> Result<()> {
-    let read = args.read.to_options()?;
+    let mut read = args.read.to_options()?;
+    read.row_limit = Some(args.rows);
     let location = etl::Location::parse(&args.input)?;
     let frame = etl::source::open(&[location], &read, &Provenance::default())?.limit(args.rows);
     match args.to.as_deref() {

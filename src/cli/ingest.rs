@@ -62,7 +62,8 @@ pub struct IngestArgs {
 
 pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
     let plan = args.write.plan(std::io::stdout().is_terminal())?;
-    let read = args.read.to_options()?;
+    let mut read = args.read.to_options()?;
+    read.row_limit = args.limit;
     let locations = args
         .inputs
         .iter()

@@ -90,6 +90,7 @@ pub fn scan(
     opts: &CsvReadOptions,
     schema: Option<&Schema>,
     infer_rows: Option<usize>,
+    limit: Option<usize>,
 ) -> Result<CsvScan> {
     let shown = path.display().to_string();
     let dialect = Dialect {
@@ -105,7 +106,8 @@ pub fn scan(
         encoding,
     };
     let header = first_record(&src, &dialect)?;
-    let prepared = text_input::prepare_csv(&src, &dialect, &header)?;
+    let enough = limit.map(|n| n as u64 + u64::from(opts.has_header));
+    let prepared = text_input::prepare_csv(&src, &dialect, &header, enough)?;
     if prepared.records == 0 {
         return Err(Error::data(format!(
             "{shown}: no header row and no data (the file holds no records)"
@@ -123,6 +125,7 @@ pub fn scan(
         .with_try_parse_dates(false)
         .with_infer_schema_length(infer_rows)
         .with_raise_if_empty(false)
+        .with_n_rows(limit)
         .with_missing_is_null(true);
     if !opts.null_values.is_empty() {
         let tokens = opts

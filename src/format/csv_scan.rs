@@ -123,7 +123,8 @@ impl Scanner {
     }
 
     /// Scans one chunk. Rewritten bytes go to `out` when given; each complete
-    /// record goes to `on_record` in collect mode (return false to stop).
+    /// record goes to `on_record` (with its fields in collect mode); return
+    /// false from it to stop.
     pub fn feed(
         &mut self,
         chunk: &[u8],
@@ -158,7 +159,9 @@ impl Scanner {
                             self.record_line = self.line;
                             self.fields = delimiters + 1;
                             self.line += 1;
-                            self.end_record(on_record)?;
+                            if !self.end_record(on_record)? {
+                                return Ok(false);
+                            }
                             i += len + 1;
                             continue;
                         }
@@ -332,13 +335,9 @@ impl Scanner {
             }
             _ => {}
         }
-        let go_on = if self.collect {
-            let go = on_record(self.record_line, &self.record_fields);
-            self.record_fields.clear();
-            go
-        } else {
-            true
-        };
+        // In counting mode the fields are not kept: the callback sees none.
+        let go_on = on_record(self.record_line, &self.record_fields);
+        self.record_fields.clear();
         Ok(go_on)
     }
 

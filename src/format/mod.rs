@@ -268,6 +268,8 @@ pub struct ReadOptions {
     pub schema: Option<polars::prelude::Schema>,
     /// Rows used to infer column types; `None` reads the whole input.
     pub infer_rows: Option<usize>,
+    /// Only this many rows will be used: readers may stop early.
+    pub row_limit: Option<usize>,
 }
 
 /// How to write an output.

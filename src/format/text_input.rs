@@ -106,8 +106,11 @@ pub struct PreparedText {
     pub path: PathBuf,
     /// Holds the temporary copy alive; `None` when `path` is the original.
     pub temp: Option<tempfile::TempPath>,
-    /// Records in the file, the header included when there is one.
+    /// Records in the file, the header included when there is one; a lower
+    /// bound when the pass stopped early (`complete` false).
     pub records: u64,
+    /// Whether every record was read and checked.
+    pub complete: bool,
     /// Bytes read from the original file.
     pub bytes: u64,
 }
@@ -122,10 +125,13 @@ const CHUNK: usize = 1 << 20;
 
 /// Reads the whole input once: decodes it, checks every record's shape and
 /// writes a normalised copy only when the bytes must change.
+/// With `enough`, a plain UTF-8 file is checked only until that many records
+/// are seen: `etl head` on a multi-GB file reads only its start.
 pub fn prepare_csv(
     src: &TextSource<'_>,
     dialect: &Dialect,
     header: &[String],
+    enough: Option<u64>,
 ) -> Result<PreparedText> {
     let shown = src.path.display().to_string();
     let file = File::open(src.path).map_err(|e| Error::from(e).context(&shown))?;
@@ -150,7 +156,14 @@ pub fn prepare_csv(
     let mut first = true;
     let mut done = 0u64;
     crate::progress::start(&format!("reading {shown}"), Some(bytes));
-    let mut skip = |_: u64, _: &[Vec<u8>]| true;
+    // Stops the pass once `enough` records are checked (never when copying:
+    // the copy must be whole).
+    let stop_after = if copy { None } else { enough };
+    let mut seen = 0u64;
+    let mut skip = |_: u64, _: &[Vec<u8>]| {
+        seen += 1;
+        stop_after.is_none_or(|n| seen < n)
+    };
     let fail =
         |p: super::csv_scan::ScanProblem| Error::data(format!("{shown}: {}", p.describe(header)));
     loop {
@@ -176,9 +189,21 @@ pub fn prepare_csv(
         }
         first = false;
         let sink: Option<&mut dyn Write> = out.as_mut().map(|w| w as &mut dyn Write);
-        scanner.feed(chunk, sink, &mut skip).map_err(fail)?;
+        let go_on = scanner.feed(chunk, sink, &mut skip).map_err(fail)?;
         if last {
             break;
+        }
+        if !go_on {
+            crate::progress::finish();
+            let records = scanner.records();
+            let path = src.path.to_path_buf();
+            return Ok(PreparedText {
+                path,
+                temp: None,
+                records,
+                complete: false,
+                bytes,
+            });
         }
     }
     let records = scanner.finish(&mut skip).map_err(fail)?;
@@ -197,6 +222,7 @@ pub fn prepare_csv(
         path,
         temp,
         records,
+        complete: true,
         bytes,
     })
 }

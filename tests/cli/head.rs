@@ -54,3 +54,18 @@ fn head_reads_only_what_it_needs() {
     let r = ok(&["head", f.to_str().unwrap(), "-n", "2", "--to", "csv"]);
     assert_eq!(r.stdout, "a\n1\n2\n");
 }
+
+#[test]
+fn head_of_a_csv_checks_only_the_rows_it_shows() {
+    // Row 4 is ragged: head -n 2 never reaches it, a full read fails on it.
+    let dir = tempdir();
+    let f = csv_in(dir.path(), "r.csv", "a,b\n1,2\n3,4\n5\n6,7\n");
+    let r = ok(&["head", &f, "-n", "2", "--to", "csv"]);
+    assert_eq!(r.stdout, "a,b\n1,2\n3,4\n");
+    let r = fails(&["ingest", &f, "--to", "csv"], 1);
+    assert!(
+        r.stderr.contains("line 4: 1 fields, expected 2"),
+        "{}",
+        r.stderr
+    );
+}

