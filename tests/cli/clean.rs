@@ -317,3 +317,101 @@ fn clean_streams_from_a_pipe() {
         "id,name\n1,PLAIN\n2,\"SMITH, JOHN\"\n3,\"O\"\"BRIEN\"\n4,\"LINE1\nLINE2\"\n5,ZOË ÅNGSTRÖM\n"
     );
 }
+
+#[test]
+fn lookup_parse_date_and_dedup_keep_last() {
+    let dir = tempdir();
+    let states = csv_in(
+        dir.path(),
+        "states.csv",
+        "name,code\nNew York,NY\nTexas,TX\n",
+    );
+    let f = csv_in(
+        dir.path(),
+        "p.csv",
+        "id,state,day\n1,New York,03/31/2024\n1,Texas,04/01/2024\n2,Atlantis,12/25/2023\n",
+    );
+    let r = ok(&[
+        "clean",
+        &f,
+        "--lookup",
+        "state",
+        &states,
+        "name",
+        "code",
+        "--parse-date",
+        "day",
+        "%m/%d/%Y",
+        "--op",
+        r#"dedup = { key = ["id"], keep = "last" }"#,
+        "--to",
+        "ndjson",
+    ]);
+    assert_eq!(r.stdout, "{\"id\":1,\"state\":\"TX\",\"day\":\"2024-04-01\"}\n{\"id\":2,\"state\":null,\"day\":\"2023-12-25\"}\n");
+    let r = fails(
+        &[
+            "clean",
+            &f,
+            "--parse-date",
+            "day",
+            "%Y-%m-%d",
+            "--to",
+            "csv",
+        ],
+        1,
+    );
+    assert!(
+        r.stderr.contains("day"),
+        "a date that does not match the format is an error: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn range_regex_in_set_and_unique_checks() {
+    let dir = tempdir();
+    let f = csv_in(
+        dir.path(),
+        "c.csv",
+        "id,age,zip,kind\n1,34,10001,a\n2,-1,1000,a\n2,200,ABCDE,z\n",
+    );
+    let rejects = dir.path().join("rej.ndjson");
+    let r = ok(&[
+        "clean",
+        &f,
+        "--op",
+        r#"check = { rule = "range", column = "age", min = 0, max = 120 }"#,
+        "--op",
+        r#"check = { rule = "regex", column = "zip", pattern = '\d{5}' }"#,
+        "--op",
+        r#"check = { rule = "in-set", column = "kind", values = ["a", "b"] }"#,
+        "--unique",
+        "id",
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "--to",
+        "csv",
+    ]);
+    assert_eq!(r.stdout, "id,age,zip,kind\n1,34,10001,a\n");
+    let rej = std::fs::read_to_string(&rejects).unwrap();
+    let rules: Vec<&str> = rej
+        .lines()
+        .map(|l| {
+            l.split("\"_rule\":\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        ["range", "range"],
+        "the first failing rule of each row: {rej}"
+    );
+    assert!(
+        rej.contains("range: 'age' value '-1' is outside [0, 120]"),
+        "{rej}"
+    );
+}
