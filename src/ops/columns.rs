@@ -72,12 +72,67 @@ pub fn cast(frame: Frame, schema: &Schema, c: &Cast) -> Result<Frame> {
             casts.push(col(name.as_str()).strict_cast(target));
         }
     }
-    let frame = if reasons.is_empty() {
+    let mut frame = if reasons.is_empty() {
         frame
     } else {
         super::checks::mark(frame, schema, reasons)?
     };
+    if !c.quarantine {
+        let before = match &frame.data {
+            crate::frame::FrameData::Lazy(lf) => Some(lf.clone()),
+            crate::frame::FrameData::Batches(_) => None,
+        };
+        if let Some(before) = before {
+            frame = frame.with_explainer(cast_explainer(before, c.columns.clone()));
+        }
+    }
     frame.map_keep_rows(move |lf| lf.with_columns(casts.clone()))
+}
+
+/// polars names the column and values of a failed strict cast; this finds
+/// the first failing row by re-running the plan up to the cast.
+fn cast_explainer(before: LazyFrame, columns: BTreeMap<String, String>) -> crate::frame::Explainer {
+    std::sync::Arc::new(move |e: &Error| {
+        if !e.message.contains("conversion from") {
+            return None;
+        }
+        for (name, ty) in &columns {
+            if !e.message.contains(&format!("'{name}'")) {
+                continue;
+            }
+            let target = crate::dtype::parse_dtype(ty).ok()?;
+            let c = col(name.as_str());
+            let first = before
+                .clone()
+                .with_row_index("__etl_row", Some(1))
+                .filter(
+                    c.clone()
+                        .is_not_null()
+                        .and(c.clone().cast(target).is_null()),
+                )
+                .select([col("__etl_row"), c.cast(DataType::String)])
+                .limit(1)
+                .collect()
+                .ok()?;
+            let row = first
+                .column("__etl_row")
+                .ok()?
+                .get(0)
+                .ok()?
+                .extract::<u64>()?;
+            let value = first
+                .column(name.as_str())
+                .ok()?
+                .str()
+                .ok()?
+                .get(0)?
+                .to_string();
+            return Some(Error::data(format!(
+                "cast: row {row}, column '{name}': '{value}' is not a valid {ty}"
+            )));
+        }
+        None
+    })
 }
 
 pub fn constant(frame: Frame, c: &Constant) -> Result<Frame> {

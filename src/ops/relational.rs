@@ -67,7 +67,14 @@ pub fn join(frame: Frame, schema: &Schema, j: &Join, ctx: &Context) -> Result<Fr
     } else {
         JoinCoalesce::CoalesceColumns
     };
+    // Rows keep the order of this table (then the other's), so later ops
+    // such as dedup keep=last see the order the user sees.
+    let order = match j.how {
+        How::Right => MaintainOrderJoin::RightLeft,
+        _ => MaintainOrderJoin::LeftRight,
+    };
     let mut args = JoinArgs::new(how).with_coalesce(coalesce);
+    args.maintain_order = order;
     if let Some(s) = &j.suffix {
         args = args.with_suffix(Some(s.as_str().into()));
     }
@@ -96,7 +103,10 @@ pub fn lookup(frame: Frame, schema: &Schema, l: &Lookup, ctx: &Context) -> Resul
             table,
             [col(l.column.as_str())],
             [col(l.key.as_str())],
-            JoinArgs::new(JoinType::Left).with_coalesce(JoinCoalesce::KeepColumns),
+            JoinArgs {
+                maintain_order: MaintainOrderJoin::Left,
+                ..JoinArgs::new(JoinType::Left).with_coalesce(JoinCoalesce::KeepColumns)
+            },
         )
         .with_column(col(VALUE).alias(into.as_str()))
         .drop(cols([VALUE]));
