@@ -136,3 +136,29 @@ pub fn numbered_csv(dir: &Path, rows: usize) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The column types `etl inspect` reports for a table.
+pub fn column_types(path: &Path) -> Vec<String> {
+    let r = ok(&["inspect", path.to_str().unwrap(), "--json", "--no-stats"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Runs etl with `input` on stdin.
+pub fn run_with_stdin(args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = etl()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap().into()
+}

@@ -1,7 +1,7 @@
 //! Typed pipes between etl commands: Arrow IPC streams on stdout, read back
 //! on stdin; text on stdin; early close of the reader.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::Stdio;
 
 use crate::common::*;
@@ -62,53 +62,25 @@ fn a_chain_of_three_keeps_types_and_writes_a_file() {
         .unwrap();
     assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
     assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    assert_eq!(column_types(&out), ["i64", "date", "datetime[μs]"]);
     let r = ok(&["inspect", out.to_str().unwrap(), "--json", "--no-stats"]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let types: Vec<&str> = v["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(types, ["i64", "date", "datetime[μs]"]);
     assert_eq!(v["rows"], 6);
 }
 
 #[test]
 fn text_on_stdin_is_read_as_csv_or_what_from_says() {
-    let mut child = etl()
-        .args(["ingest", "--to", "csv"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(fixture_text("formats/people.csv").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        fixture_text("formats/people.expected.csv")
+    let r = run_with_stdin(
+        &["ingest", "--to", "csv"],
+        fixture_text("formats/people.csv").as_bytes(),
     );
-
-    let mut child = etl()
-        .args(["ingest", "--from", "ndjson", "--to", "csv"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"{\"a\":1}\n{\"a\":2}\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n1\n2\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, fixture_text("formats/people.expected.csv"));
+    let r = run_with_stdin(
+        &["ingest", "--from", "ndjson", "--to", "csv"],
+        b"{\"a\":1}\n{\"a\":2}\n",
+    );
+    assert_eq!(r.stdout, "a\n1\n2\n");
 }
 
 #[test]
