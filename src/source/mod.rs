@@ -1,119 +1,23 @@
-//! Reading tables: locations expand to files (globs, Spark part folders,
-//! Hive partitions), each file opens in its format, and several inputs are
-//! concatenated by column name.
+//! Reading tables: locations expand to files ([`expand`]), each file opens
+//! in its format, and several inputs are concatenated by column name
+//! ([`concat_by_name`]).
+
+mod concat;
+mod expand;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use polars::prelude::*;
+
+pub use concat::concat_by_name;
+pub use expand::{expand, InputFile};
 
 use crate::error::{Error, Result};
 use crate::format::{self, sniff, Format, ReadOptions};
 use crate::frame::{Frame, FrameData};
 use crate::location::Location;
-
-/// One file to read, with the Hive partition values its path carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputFile {
-    pub path: PathBuf,
-    pub partitions: Vec<(String, String)>,
-}
-
-/// The files behind a location, in a stable order.
-pub fn expand(location: &Location) -> Result<Vec<InputFile>> {
-    match location {
-        Location::Local(path) => {
-            let meta =
-                std::fs::metadata(path).map_err(|e| Error::from(e).context(path.display()))?;
-            if meta.is_dir() {
-                let mut files = Vec::new();
-                walk(path, path, &mut files)?;
-                if files.is_empty() {
-                    return Err(Error::io(format!(
-                        "{}: the folder holds no data files (names starting with _ or . and .crc files are skipped)",
-                        path.display()
-                    )));
-                }
-                Ok(files)
-            } else {
-                Ok(vec![InputFile {
-                    path: path.clone(),
-                    partitions: Vec::new(),
-                }])
-            }
-        }
-        Location::Glob(pattern) => {
-            let paths = glob::glob(pattern)
-                .map_err(|e| Error::usage(format!("{pattern}: bad glob pattern ({e})")))?;
-            let mut files = Vec::new();
-            for entry in paths {
-                let path = entry.map_err(|e| Error::io(format!("{pattern}: {e}")))?;
-                if path.is_dir() {
-                    walk(&path, &path, &mut files)?;
-                } else if !is_hidden(&path) {
-                    files.push(InputFile {
-                        path,
-                        partitions: Vec::new(),
-                    });
-                }
-            }
-            if files.is_empty() {
-                return Err(Error::io(format!("{pattern}: no files match")));
-            }
-            Ok(files)
-        }
-        Location::Stdio => Err(Error::usage("stdin cannot be combined with other inputs")),
-        Location::Remote(r) => Err(Error::unsupported(format!(
-            "reading tables from {}:// locations",
-            r.url.scheme()
-        ))),
-    }
-}
-
-fn is_hidden(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    name.starts_with('_') || name.starts_with('.') || name.ends_with(".crc")
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::from(e).context(dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
-        if is_hidden(&path) {
-            continue;
-        }
-        if path.is_dir() {
-            walk(root, &path, out)?;
-        } else {
-            let partitions = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .parent()
-                .map(|p| {
-                    p.components()
-                        .filter_map(|c| c.as_os_str().to_str())
-                        .filter_map(|c| c.split_once('='))
-                        .map(|(k, v)| (k.to_string(), unescape_partition(v)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(InputFile { path, partitions });
-        }
-    }
-    Ok(())
-}
-
-/// Hive escapes special characters in partition values as %XX.
-fn unescape_partition(v: &str) -> String {
-    url::form_urlencoded::parse(format!("v={}", v.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| v.to_string())
-}
 
 /// Extra columns added to every row.
 #[derive(Debug, Clone, Default)]
@@ -365,116 +269,4 @@ fn open_stdin(opts: &ReadOptions) -> Result<Frame> {
     forced.format = Some(fmt);
     let frame = open_file(&path, &forced).map_err(|e| rename(e, &path, "stdin"))?;
     Ok(frame.with_temp(path))
-}
-
-/// Concatenates inputs by column name: a column missing from an input is
-/// null there; numeric types widen; other type conflicts are errors naming
-/// both inputs and the column.
-pub fn concat_by_name(frames: Vec<(String, Frame)>) -> Result<Frame> {
-    let mut unified: Vec<(PlSmallStr, DataType, String)> = Vec::new();
-    let mut prepared = Vec::with_capacity(frames.len());
-    for (name, frame) in frames {
-        let mut frame = frame.into_lazy()?;
-        let schema = frame.schema()?;
-        for (col_name, dtype) in schema.iter() {
-            match unified.iter_mut().find(|(n, _, _)| n == col_name) {
-                None => unified.push((col_name.clone(), dtype.clone(), name.clone())),
-                Some((_, have, first)) => {
-                    *have = widen(have, dtype).ok_or_else(|| {
-                        Error::data(format!(
-                            "column '{col_name}' is {} in {first} but {} in {name}: the inputs cannot be combined (give --schema {col_name}:TYPE to read both alike)",
-                            crate::dtype::display_dtype(have),
-                            crate::dtype::display_dtype(dtype)
-                        ))
-                    })?;
-                }
-            }
-        }
-        prepared.push((frame, schema));
-    }
-    let mut lfs = Vec::with_capacity(prepared.len());
-    let mut explainers = Vec::new();
-    let mut temps = Vec::new();
-    let mut rows = Some(0u64);
-    for (frame, schema) in prepared {
-        rows = rows.zip(frame.rows).map(|(a, b)| a + b);
-        let casts: Vec<Expr> = unified
-            .iter()
-            .filter(|(n, t, _)| schema.get(n).is_some_and(|have| have != t))
-            .map(|(n, t, _)| col(n.clone()).cast(t.clone()))
-            .collect();
-        explainers.extend(frame.explainers);
-        temps.extend(frame.temps);
-        let FrameData::Lazy(lf) = frame.data else {
-            unreachable!("into_lazy returns a plan")
-        };
-        lfs.push(if casts.is_empty() {
-            lf
-        } else {
-            lf.with_columns(casts)
-        });
-    }
-    let order: Vec<Expr> = unified.iter().map(|(n, _, _)| col(n.clone())).collect();
-    let lf = concat_lf_diagonal(
-        lfs,
-        UnionArgs {
-            rechunk: false,
-            parallel: true,
-            ..Default::default()
-        },
-    )?
-    .select(order);
-    Ok(Frame {
-        data: FrameData::Lazy(lf),
-        explainers,
-        temps,
-        rows,
-    })
-}
-
-fn widen(a: &DataType, b: &DataType) -> Option<DataType> {
-    use DataType::*;
-    if a == b {
-        return Some(a.clone());
-    }
-    match (a, b) {
-        (Null, x) | (x, Null) => Some(x.clone()),
-        (x, y) if x.is_primitive_numeric() && y.is_primitive_numeric() => {
-            Some(numeric_supertype(x, y))
-        }
-        (Date, Datetime(u, tz)) | (Datetime(u, tz), Date) => Some(Datetime(*u, tz.clone())),
-        (Datetime(_, tz1), Datetime(_, tz2)) if tz1 == tz2 => {
-            Some(Datetime(TimeUnit::Microseconds, tz1.clone()))
-        }
-        _ => None,
-    }
-}
-
-/// The narrowest type holding both numeric types without loss of range.
-fn numeric_supertype(a: &DataType, b: &DataType) -> DataType {
-    if a.is_float() || b.is_float() {
-        return if matches!((a, b), (DataType::Float32, DataType::Float32)) {
-            DataType::Float32
-        } else {
-            DataType::Float64
-        };
-    }
-    let bits = |t: &DataType| match t {
-        DataType::Int8 | DataType::UInt8 => 8,
-        DataType::Int16 | DataType::UInt16 => 16,
-        DataType::Int32 | DataType::UInt32 => 32,
-        _ => 64,
-    };
-    if a.is_signed_integer() == b.is_signed_integer() {
-        return if bits(a) >= bits(b) {
-            a.clone()
-        } else {
-            b.clone()
-        };
-    }
-    match bits(a).max(bits(b)) {
-        8 => DataType::Int16,
-        16 => DataType::Int32,
-        _ => DataType::Int64,
-    }
 }
