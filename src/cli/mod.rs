@@ -9,6 +9,7 @@ mod ingest;
 mod inspect;
 mod ops_args;
 mod output;
+mod persist;
 mod step;
 mod transform;
 
@@ -58,6 +59,8 @@ pub enum Command {
     Clean(Box<clean::CleanArgs>),
     /// Transform a table: SQL, joins, group-by, ranks, top-N, sort, union.
     Transform(Box<transform::TransformArgs>),
+    /// Load a table into a warehouse folder (Hive-style Parquet), atomically, with load modes.
+    Persist(persist::PersistArgs),
     /// Show a table's format, size, row count, schema and per-column statistics.
     Inspect(inspect::InspectArgs),
     /// Show the first rows of a table.
@@ -97,6 +100,7 @@ pub fn main() -> ExitCode {
         Command::Ingest(a) => ingest::run(a, &printer),
         Command::Clean(a) => clean::run(*a, &sub("clean"), &printer),
         Command::Transform(a) => transform::run(*a, &sub("transform"), &printer),
+        Command::Persist(a) => persist::run(a, &printer),
         Command::Inspect(a) => inspect::run(a, &printer),
         Command::Head(a) => head::run(a, &printer),
         Command::Completions(a) => docs::completions(a),

@@ -3,6 +3,7 @@
 
 pub mod cleanup;
 pub mod file;
+pub mod warehouse;
 pub mod writers;
 
 pub use file::{write, Destination, WriteRequest, WriteSummary};

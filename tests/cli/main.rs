@@ -9,5 +9,6 @@ mod healthcare;
 mod ingest;
 mod ingest_errors;
 mod inspect;
+mod persist;
 mod pipes;
 mod transform;

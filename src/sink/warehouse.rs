@@ -1,0 +1,413 @@
+//! The embedded table store: a Hive-style warehouse folder,
+//! `ROOT/<db>/<table>/<col>=<value>/part-*.parquet`, readable by DuckDB,
+//! Spark and polars with Hive partitioning. Every write is staged beside the
+//! table and moved in only when complete; a failed write leaves the table as
+//! it was.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use polars::prelude::*;
+
+use super::cleanup::TempOutput;
+use crate::error::{Error, Result};
+use crate::format::{Format, WriteOptions};
+use crate::frame::{Frame, FrameData};
+use crate::source::{self, Provenance};
+
+/// How a load treats what the table already holds (names as in sling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// Replace the whole table.
+    FullRefresh,
+    /// Add the new rows.
+    Append,
+    /// Replace the rows, keep the table (for files: as full-refresh).
+    Truncate,
+    /// Upsert on the primary key: new rows replace old rows with the same key.
+    Incremental,
+    /// Replace the partitions present in the new rows, keep the others.
+    OverwritePartitions,
+}
+
+impl std::str::FromStr for LoadMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<LoadMode> {
+        Ok(match s {
+            "full-refresh" => LoadMode::FullRefresh,
+            "append" => LoadMode::Append,
+            "truncate" => LoadMode::Truncate,
+            "incremental" => LoadMode::Incremental,
+            "overwrite-partitions" => LoadMode::OverwritePartitions,
+            other => {
+                return Err(Error::usage(format!(
+                    "unknown --mode '{other}' (full-refresh, append, truncate, incremental, overwrite-partitions)"
+                )))
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WarehouseLoad {
+    pub root: PathBuf,
+    /// `db.table` or `table` (database `default`).
+    pub table: String,
+    pub mode: LoadMode,
+    pub partition_by: Vec<String>,
+    pub primary_key: Vec<String>,
+    /// Allow new columns (older files read them as null).
+    pub evolve: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoadSummary {
+    pub target: String,
+    pub mode: String,
+    pub rows: u64,
+    pub partitions: usize,
+    pub files: usize,
+    pub seconds: f64,
+}
+
+fn valid_name(part: &str) -> bool {
+    !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `db.table` → (db, table), both checked as plain identifiers.
+pub fn table_path(root: &Path, table: &str) -> Result<PathBuf> {
+    let (db, name) = table.split_once('.').unwrap_or(("default", table));
+    if !valid_name(db) || !valid_name(name) {
+        return Err(Error::usage(format!(
+            "--table '{table}': write DB.TABLE or TABLE with letters, digits and _ only"
+        )));
+    }
+    Ok(root.join(db).join(name))
+}
+
+pub fn load(frame: Frame, w: &WarehouseLoad) -> Result<LoadSummary> {
+    let started = Instant::now();
+    let dir = table_path(&w.root, &w.table)?;
+    let mut frame = frame;
+    let schema = frame.schema()?;
+    crate::names::require_columns(&schema, &w.partition_by, "--partition-by")?;
+    crate::names::require_columns(&schema, &w.primary_key, "--primary-key")?;
+    if w.mode == LoadMode::Incremental && w.primary_key.is_empty() {
+        return Err(Error::usage("--mode incremental needs --primary-key COLS"));
+    }
+    let exists = dir.join("_SUCCESS").exists() || has_data(&dir);
+    if exists
+        && matches!(
+            w.mode,
+            LoadMode::Append | LoadMode::OverwritePartitions | LoadMode::Incremental
+        )
+    {
+        check_partitions(&dir, &w.partition_by)?;
+        check_schema(&dir, &schema, &w.partition_by, w.evolve)?;
+    }
+    if exists && w.mode == LoadMode::Incremental {
+        frame = merge_with_existing(frame, &dir, &w.primary_key)?;
+    }
+    std::fs::create_dir_all(dir.parent().expect("table has a parent"))?;
+    let staging = TempOutput::beside(&dir);
+    std::fs::create_dir(&staging.path)?;
+    let run = run_id();
+    let (rows, partitions) = write_staged(frame, &staging.path, &w.partition_by, &run)?;
+    let files = count_files(&staging.path);
+    match w.mode {
+        LoadMode::FullRefresh | LoadMode::Truncate | LoadMode::Incremental => {
+            std::fs::File::create(staging.path.join("_SUCCESS"))?;
+            staging.commit(&dir)?;
+        }
+        LoadMode::Append => move_files_in(&staging.path, &dir)?,
+        LoadMode::OverwritePartitions if w.partition_by.is_empty() => {
+            std::fs::File::create(staging.path.join("_SUCCESS"))?;
+            staging.commit(&dir)?;
+        }
+        LoadMode::OverwritePartitions => swap_partitions(&staging.path, &dir)?,
+    }
+    std::fs::File::create(dir.join("_SUCCESS"))?;
+    Ok(LoadSummary {
+        target: dir.display().to_string(),
+        mode: format!("{:?}", w.mode),
+        rows,
+        partitions,
+        files,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn run_id() -> String {
+    let now = chrono::Utc::now();
+    format!("{}-{}", now.format("%Y%m%dT%H%M%S%6f"), std::process::id())
+}
+
+fn has_data(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+}
+
+fn count_files(dir: &Path) -> usize {
+    walk_files(dir).len()
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk_files(&p));
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Writes the frame into `staging`, one folder per partition value.
+fn write_staged(
+    frame: Frame,
+    staging: &Path,
+    partition_by: &[String],
+    run: &str,
+) -> Result<(u64, usize)> {
+    let parquet = WriteOptions::new(Format::Parquet);
+    if partition_by.is_empty() {
+        let rows = super::file::write_file(
+            frame,
+            &staging.join(format!("part-{run}-00000.parquet")),
+            &parquet,
+        )?;
+        return Ok((rows, 0));
+    }
+    // Spool once (the input may be a CSV or a stream), then one pass per partition.
+    let spool = tempfile::Builder::new()
+        .prefix("etl-persist-")
+        .suffix(".arrow")
+        .tempfile()?
+        .into_temp_path();
+    std::fs::remove_file(&spool).ok();
+    super::file::write_file(frame, &spool, &WriteOptions::new(Format::Ipc))?;
+    let scan = || crate::format::ipc::scan_file(&spool);
+    let keys: Vec<Expr> = partition_by.iter().map(|c| col(c.as_str())).collect();
+    let values = scan()?
+        .select(keys)
+        .unique_stable(None, UniqueKeepStrategy::First)
+        .collect()?;
+    let mut total = 0;
+    for i in 0..values.height() {
+        let mut filter = lit(true);
+        let mut parts = PathBuf::new();
+        for name in partition_by {
+            let v = values.column(name)?.get(i)?;
+            let c = col(name.as_str());
+            filter = filter.and(if v.is_null() {
+                c.is_null()
+            } else {
+                c.eq(lit(Scalar::new(
+                    values.column(name)?.dtype().clone(),
+                    v.clone().into_static(),
+                )))
+            });
+            parts.push(format!("{name}={}", partition_dir_value(&v)));
+        }
+        let lf = scan()?.filter(filter).drop(cols(partition_by.to_vec()));
+        let dir = staging.join(&parts);
+        std::fs::create_dir_all(&dir)?;
+        total += super::file::write_file(
+            Frame::lazy(lf),
+            &dir.join(format!("part-{run}-00000.parquet")),
+            &parquet,
+        )?;
+    }
+    Ok((total, values.height()))
+}
+
+/// A partition value as Hive writes it in a folder name.
+fn partition_dir_value(v: &AnyValue) -> String {
+    if v.is_null() {
+        return "__HIVE_DEFAULT_PARTITION__".into();
+    }
+    let text = match v {
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        other => other.to_string().trim_matches('"').to_string(),
+    };
+    hive_escape(&text)
+}
+
+/// Hive's escaping for partition values: `%XX` for the characters that would
+/// break a path or a `key=value` pair.
+fn hive_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '/'
+            | '\\'
+            | '='
+            | '%'
+            | '"'
+            | '#'
+            | '?'
+            | ':'
+            | '*'
+            | '['
+            | ']'
+            | '^'
+            | '{'
+            | '}'
+            | '\u{0}'..='\u{1f}'
+            | '\u{7f}' => out.push_str(&format!("%{:02X}", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Appends: every staged file moves to the same place in the table.
+fn move_files_in(staging: &Path, dir: &Path) -> Result<()> {
+    for file in walk_files(staging) {
+        let rel = file.strip_prefix(staging).expect("inside staging");
+        let target = dir.join(rel);
+        std::fs::create_dir_all(target.parent().expect("has a folder"))?;
+        std::fs::rename(&file, &target)?;
+    }
+    Ok(())
+}
+
+/// Each staged partition folder replaces the table's (two renames each).
+fn swap_partitions(staging: &Path, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for part in partition_leaves(staging) {
+        let rel = part.strip_prefix(staging).expect("inside staging");
+        let target = dir.join(rel);
+        std::fs::create_dir_all(target.parent().expect("has a folder"))?;
+        let moving = TempOutput::beside(&target);
+        std::fs::rename(&part, &moving.path)?;
+        moving.commit(&target)?;
+    }
+    Ok(())
+}
+
+/// The deepest folders holding data files.
+fn partition_leaves(dir: &Path) -> Vec<PathBuf> {
+    let mut leaves: Vec<PathBuf> = walk_files(dir)
+        .iter()
+        .filter_map(|f| f.parent().map(Path::to_path_buf))
+        .collect();
+    leaves.sort();
+    leaves.dedup();
+    leaves
+}
+
+/// The table's partition keys, from the folders of its first data file,
+/// must be the ones given: a mixed layout breaks every reader.
+fn check_partitions(dir: &Path, partition_by: &[String]) -> Result<()> {
+    let Some(sample) = walk_files(dir).into_iter().next() else {
+        return Ok(());
+    };
+    let rel = sample.strip_prefix(dir).unwrap_or(&sample);
+    let keys: Vec<String> = rel
+        .parent()
+        .map(|p| {
+            p.components()
+                .filter_map(|c| {
+                    c.as_os_str()
+                        .to_str()?
+                        .split_once('=')
+                        .map(|(k, _)| k.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if keys == partition_by {
+        return Ok(());
+    }
+    let shown = |k: &[String]| {
+        if k.is_empty() {
+            "none".to_string()
+        } else {
+            k.join(",")
+        }
+    };
+    Err(Error::usage(format!(
+        "{}: the table is partitioned by {}, but --partition-by gives {}; use the same columns, or --mode full-refresh to rebuild it",
+        dir.display(),
+        shown(&keys),
+        shown(partition_by)
+    )))
+}
+
+/// New rows must fit the table: same columns and types, or added columns
+/// with `--evolve`.
+fn check_schema(dir: &Path, new: &Schema, partition_by: &[String], evolve: bool) -> Result<()> {
+    let Some(sample) = walk_files(dir).into_iter().next() else {
+        return Ok(());
+    };
+    let old = crate::format::parquet::scan(&sample)?.collect_schema()?;
+    let mut problems = Vec::new();
+    for (name, dtype) in new.iter() {
+        if partition_by.iter().any(|p| p == name.as_str()) {
+            continue;
+        }
+        match old.get(name) {
+            None if evolve => {}
+            None => problems.push(format!(
+                "new column '{name}' ({})",
+                crate::dtype::display_dtype(dtype)
+            )),
+            Some(t) if t != dtype => problems.push(format!(
+                "'{name}' is {} in the table but {} in the new rows",
+                crate::dtype::display_dtype(t),
+                crate::dtype::display_dtype(dtype)
+            )),
+            _ => {}
+        }
+    }
+    for name in old.iter_names() {
+        if !new.contains(name) {
+            problems.push(format!("column '{name}' is missing from the new rows"));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let hint = if problems.iter().any(|p| p.starts_with("new column")) {
+        " (pass --evolve to add new columns)"
+    } else {
+        ""
+    };
+    Err(Error::data(format!(
+        "{}: the new rows do not fit the table: {}{hint}",
+        dir.display(),
+        problems.join("; ")
+    )))
+}
+
+/// Incremental: the table's rows whose key is not in the new rows, then the
+/// new rows; the result replaces the table.
+fn merge_with_existing(frame: Frame, dir: &Path, key: &[String]) -> Result<Frame> {
+    let location = crate::Location::Local(dir.to_path_buf());
+    let existing =
+        source::open(&[location], &Default::default(), &Provenance::default())?.into_lazy()?;
+    let new = frame.into_lazy()?;
+    let (FrameData::Lazy(old_lf), FrameData::Lazy(new_lf)) = (&existing.data, &new.data) else {
+        unreachable!("into_lazy gives plans")
+    };
+    let keys: Vec<Expr> = key.iter().map(|k| col(k.as_str())).collect();
+    let survivors = old_lf.clone().join(
+        new_lf.clone(),
+        keys.clone(),
+        keys,
+        JoinArgs::new(JoinType::Anti),
+    );
+    let mut survivors = Frame::lazy(survivors);
+    survivors.temps = existing.temps.clone();
+    source::concat_by_name(vec![
+        ("the table".into(), survivors),
+        ("the new rows".into(), new),
+    ])
+}
