@@ -8,6 +8,7 @@ use std::io::Write;
 use clap::Args;
 use etl::error::{Error, Result};
 use etl::location::{Location, Scheme};
+use etl::sink::sqlite::SqliteLoad;
 use etl::sink::warehouse::{self, LoadMode, WarehouseLoad};
 use etl::source::Provenance;
 
@@ -25,8 +26,8 @@ Examples:
   etl persist warehouse/ --table sales -i sales.parquet --mode incremental --primary-key id"
 )]
 pub struct PersistArgs {
-    /// Where to load: a warehouse folder (Hive-style Parquet). Database URLs
-    /// (sqlite://, postgres://, mysql://) are the next targets to land.
+    /// Where to load: a warehouse folder (Hive-style Parquet) or sqlite://PATH.db.
+    /// postgres:// and mysql:// are the next targets to land.
     #[arg(value_name = "TARGET")]
     pub target: String,
 
@@ -64,13 +65,40 @@ pub struct PersistArgs {
 
 pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
     let mode: LoadMode = args.mode.parse()?;
-    let root = match Location::parse(&args.target)? {
-        Location::Local(p) => p,
-        Location::Remote(r)
-            if matches!(r.scheme, Scheme::Sqlite | Scheme::Postgres | Scheme::Mysql) =>
-        {
+    let target = Location::parse(&args.target)?;
+    let read = args.read.to_options()?;
+    let input = Location::parse(args.input.as_deref().unwrap_or("-"))?;
+    let open = || etl::source::open(std::slice::from_ref(&input), &read, &Provenance::default());
+    let s = match target {
+        Location::Local(root) => {
+            let load = WarehouseLoad {
+                root,
+                table: args.table.clone(),
+                mode,
+                partition_by: args.partition_by.clone(),
+                primary_key: args.primary_key.clone(),
+                evolve: args.evolve,
+            };
+            warehouse::load(open()?, &load)?
+        }
+        Location::Remote(r) if r.scheme == Scheme::Sqlite => {
+            if !args.partition_by.is_empty() {
+                return Err(Error::usage(
+                    "--partition-by is for the warehouse folder target",
+                ));
+            }
+            let load = SqliteLoad {
+                path: etl::sink::sqlite::path_of(&r.url),
+                table: args.table.clone(),
+                mode,
+                primary_key: args.primary_key.clone(),
+                evolve: args.evolve,
+            };
+            etl::sink::sqlite::load(open()?, &load)?
+        }
+        Location::Remote(r) if matches!(r.scheme, Scheme::Postgres | Scheme::Mysql) => {
             return Err(Error::unsupported(format!(
-                "persisting to {}:// (the warehouse folder target works today)",
+                "persisting to {}:// (the warehouse folder and sqlite:// targets work today)",
                 r.url.scheme()
             )))
         }
@@ -80,27 +108,20 @@ pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
             )))
         }
     };
-    let read = args.read.to_options()?;
-    let input = Location::parse(args.input.as_deref().unwrap_or("-"))?;
-    let frame = etl::source::open(&[input], &read, &Provenance::default())?;
-    let load = WarehouseLoad {
-        root,
-        table: args.table.clone(),
-        mode,
-        partition_by: args.partition_by.clone(),
-        primary_key: args.primary_key.clone(),
-        evolve: args.evolve,
-    };
-    let s = warehouse::load(frame, &load)?;
     if args.json {
         let text = serde_json::to_string(&s).map_err(|e| Error::data(e.to_string()))?;
         writeln!(std::io::stdout(), "{text}")?;
     }
+    let layout = if s.files > 0 {
+        format!(", {} partitions, {} files", s.partitions, s.files)
+    } else {
+        String::new()
+    };
     printer.info(
         "persist",
         &format!(
-            "wrote {} rows to {} ({}, {} partitions, {} files) in {:.2}s",
-            s.rows, s.target, args.mode, s.partitions, s.files, s.seconds
+            "wrote {} rows to {} ({}{layout}) in {:.2}s",
+            s.rows, s.target, args.mode, s.seconds
         ),
         serde_json::to_value(&s).unwrap_or_default(),
     );

@@ -211,3 +211,110 @@ fn bad_table_names_and_database_targets_are_refused_clearly() {
     );
     assert!(r.stderr.contains("unknown --mode 'upsert'"), "{}", r.stderr);
 }
+
+fn sqlite_rows(db: &std::path::Path, sql: &str) -> String {
+    let Some(py) = python_with(&["sqlite3"]) else {
+        return String::new();
+    };
+    let script = format!("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute({sql:?}).fetchall())");
+    let out = std::process::Command::new(py)
+        .args(["-c", &script, db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn sqlite_modes_checked_with_python_sqlite3() {
+    let dir = tempdir();
+    let db = dir.path().join("sub/etl.db");
+    let url = format!("sqlite://{}", db.display());
+    let a = csv_in(
+        dir.path(),
+        "a.csv",
+        "id,name,day\n1,a,2026-11-20\n2,b,2026-11-20\n",
+    );
+    let b = csv_in(
+        dir.path(),
+        "b.csv",
+        "id,name,day\n2,B,2026-11-21\n3,c,2026-11-21\n",
+    );
+    let table = "odd \"name\"";
+    let load = |input: &str, extra: &[&str]| {
+        let mut args = vec!["persist", url.as_str(), "--table", table, "-i", input];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    assert_eq!(load(&a, &[]).code, 0);
+    assert_eq!(
+        load(&b, &["--mode", "incremental", "--primary-key", "id"]).code,
+        0
+    );
+    let q = "select id, name, day from \"odd \"\"name\"\"\" order by id";
+    assert_eq!(
+        sqlite_rows(&db, q),
+        "[(1, 'a', '2026-11-20'), (2, 'B', '2026-11-21'), (3, 'c', '2026-11-21')]"
+    );
+    assert_eq!(load(&a, &["--mode", "truncate"]).code, 0);
+    assert_eq!(
+        sqlite_rows(&db, q),
+        "[(1, 'a', '2026-11-20'), (2, 'b', '2026-11-20')]"
+    );
+    assert_eq!(load(&b, &[]).code, 0);
+    assert_eq!(
+        sqlite_rows(&db, "select count(*) from \"odd \"\"name\"\"\""),
+        "[(4,)]"
+    );
+    assert_eq!(load(&a, &["--mode", "full-refresh"]).code, 0);
+    assert_eq!(
+        sqlite_rows(&db, "select count(*) from \"odd \"\"name\"\"\""),
+        "[(2,)]"
+    );
+    let tables = sqlite_rows(&db, "select name from sqlite_master where type = 'table'");
+    assert_eq!(tables, "[('odd \"name\"',)]", "no staging table left");
+}
+
+#[test]
+fn a_failed_sqlite_load_changes_nothing() {
+    let dir = tempdir();
+    let db = dir.path().join("etl.db");
+    let url = format!("sqlite://{}", db.display());
+    let good = csv_in(dir.path(), "a.csv", "id,v\n1,a\n");
+    let wider = csv_in(dir.path(), "w.csv", "id,v,extra\n2,b,x\n");
+    let bad = csv_in(dir.path(), "b.csv", "id,v\n2,b\nx,c\n");
+    assert_eq!(run(&["persist", &url, "--table", "t", "-i", &good]).code, 0);
+    for mode in ["append", "full-refresh", "truncate"] {
+        let r = run(&[
+            "persist", &url, "--table", "t", "-i", &bad, "--schema", "id:int", "--mode", mode,
+        ]);
+        assert_eq!(r.code, 1, "{mode}: {}", r.stderr);
+        assert_eq!(sqlite_rows(&db, "select * from t"), "[(1, 'a')]", "{mode}");
+    }
+    let r = run(&["persist", &url, "--table", "t", "-i", &wider]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("new columns extra (pass --evolve"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        run(&["persist", &url, "--table", "t", "-i", &wider, "--evolve"]).code,
+        0
+    );
+    assert_eq!(
+        sqlite_rows(&db, "select * from t order by id"),
+        "[(1, 'a', None), (2, 'b', 'x')]"
+    );
+    assert_eq!(
+        sqlite_rows(
+            &db,
+            "select count(*) from sqlite_master where name like '%etl_staging%'"
+        ),
+        "[(0,)]"
+    );
+}
