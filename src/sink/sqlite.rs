@@ -21,10 +21,16 @@ pub struct SqliteLoad {
     pub evolve: bool,
 }
 
-/// The database file named by `sqlite:///abs/path.db` or `sqlite://rel.db`.
+/// The database file named by `sqlite:///abs/path.db` or `sqlite://rel.db`
+/// (percent-escapes such as `%20` decoded).
 pub fn path_of(url: &url::Url) -> PathBuf {
     let host = url.host_str().unwrap_or("");
-    PathBuf::from(format!("{host}{}", url.path()))
+    let raw = format!("{host}{}", url.path());
+    PathBuf::from(
+        percent_encoding::percent_decode_str(&raw)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 pub fn quote(name: &str) -> String {
@@ -273,5 +279,22 @@ fn value(v: AnyValue) -> Value {
         AnyValue::Binary(b) => Value::Blob(b.to_vec()),
         AnyValue::BinaryOwned(b) => Value::Blob(b),
         other => Value::Text(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_paths_from_urls_keep_case() {
+        let p = |u: &str| path_of(&url::Url::parse(u).unwrap());
+        assert_eq!(
+            p("sqlite:///tmp/My Data.db"),
+            PathBuf::from("/tmp/My Data.db")
+        );
+        assert_eq!(p("sqlite://Warehouse.db"), PathBuf::from("Warehouse.db"));
+        assert_eq!(p("sqlite://sub/Etl.db"), PathBuf::from("sub/Etl.db"));
+        assert_eq!(quote("odd \"name\""), "\"odd \"\"name\"\"\"");
     }
 }
