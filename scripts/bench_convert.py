@@ -38,22 +38,33 @@ def duckdb_cmd(sql):
     return [sys.executable, "-c", f"import duckdb; duckdb.sql({sql!r})"]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc):
+    """The options every benchmark script takes."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--etl", default=str(Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "etl"))
     ap.add_argument("--work", default=str(ROOT / "bench-data"))
-    args = ap.parse_args()
+    return ap
+
+
+def dataset(work, rows):
+    """The generated healthcare data for `rows` rows, made once and reused."""
+    data = Path(work) / f"hc-{rows}"
+    if not (data / "USA_Presc_Medicare_Data_2021.csv").exists():
+        subprocess.run([sys.executable, str(ROOT / "scripts/gen_healthcare.py"), "--rows", str(rows), "--out", str(data)], check=True)
+    return data
+
+
+def main():
+    args = arguments(__doc__).parse_args()
 
     work = Path(args.work)
     work.mkdir(exist_ok=True)
     results = []
     for rows in args.rows:
-        data = work / f"hc-{rows}"
+        data = dataset(work, rows)
         csv = data / "USA_Presc_Medicare_Data_2021.csv"
-        if not csv.exists():
-            subprocess.run([sys.executable, str(ROOT / "scripts/gen_healthcare.py"), "--rows", str(rows), "--out", str(data)], check=True)
         parquet_in = data / "presc.parquet"
         if not parquet_in.exists():
             subprocess.run([args.etl, "ingest", str(csv), "-o", str(parquet_in), "-q"], check=True)

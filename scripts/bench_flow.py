@@ -13,16 +13,14 @@ checked against DuckDB's before timing.
     cargo build --release
     python3 scripts/bench_flow.py --rows 1000000 10000000 --runs 3 [--spark]
 """
-import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_convert import timed  # noqa: E402
+from bench_convert import arguments, dataset, timed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,19 +48,13 @@ def same_reports(a, b):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--etl", default=str(Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "etl"))
-    ap.add_argument("--work", default=str(ROOT / "bench-data"))
+    ap = arguments(__doc__)
     ap.add_argument("--spark", action="store_true", help="also run PySpark local (slow; pip install -r scripts/requirements-bench.txt)")
     args = ap.parse_args()
     work = Path(args.work)
     results = []
     for rows in args.rows:
-        data = work / f"hc-{rows}"
-        if not (data / "USA_Presc_Medicare_Data_2021.csv").exists():
-            subprocess.run([sys.executable, str(ROOT / "scripts/gen_healthcare.py"), "--rows", str(rows), "--out", str(data)], check=True)
+        data = dataset(work, rows)
         outs = {}
         samples = {}
         for run in range(args.runs):

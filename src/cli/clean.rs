@@ -115,5 +115,6 @@ pub fn run(args: CleanArgs, matches: &ArgMatches, printer: &Printer) -> Result<(
         &args.write,
         matches,
         printer,
+        |_| {},
     )
 }

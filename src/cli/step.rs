@@ -12,19 +12,9 @@ use super::args::{OutputPlan, ReadArgs, WriteArgs};
 use super::ops_args::{ops_in_order, StepArgs};
 use super::output::{human_bytes, preview, Printer};
 
+/// Reads the input, applies the ops (each first given to `adjust`, which
+/// lets a command fill in its own defaults) and writes like `ingest`.
 pub fn run(
-    command: &str,
-    step: &StepArgs,
-    read: &ReadArgs,
-    write: &WriteArgs,
-    matches: &ArgMatches,
-    printer: &Printer,
-) -> Result<()> {
-    run_with(command, step, read, write, matches, printer, |_| {})
-}
-
-/// Like [`run`], letting the command adjust each op first.
-pub fn run_with(
     command: &str,
     step: &StepArgs,
     read: &ReadArgs,

@@ -63,7 +63,7 @@ pub fn run(args: TransformArgs, matches: &ArgMatches, printer: &Printer) -> Resu
             .ok_or_else(|| Error::usage(format!("--with '{w}': write NAME=LOCATION")))?;
         with.insert(name.trim().to_string(), location.to_string());
     }
-    super::step::run_with(
+    super::step::run(
         "transform",
         &args.step,
         &args.read,
