@@ -7,9 +7,8 @@ use std::io::Write;
 
 use clap::Args;
 use etl::error::{Error, Result};
-use etl::location::{Location, Scheme};
-use etl::sink::sqlite::SqliteLoad;
-use etl::sink::warehouse::{self, LoadMode, WarehouseLoad};
+use etl::location::Location;
+use etl::sink::persist::{self, LoadMode, PersistRequest};
 use etl::source::Provenance;
 
 use super::args::ReadArgs;
@@ -64,50 +63,19 @@ pub struct PersistArgs {
 }
 
 pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
-    let mode: LoadMode = args.mode.parse()?;
-    let target = Location::parse(&args.target)?;
+    let request = PersistRequest {
+        target: Location::parse(&args.target)?,
+        table: args.table.clone(),
+        mode: args.mode.parse::<LoadMode>()?,
+        partition_by: args.partition_by.clone(),
+        primary_key: args.primary_key.clone(),
+        evolve: args.evolve,
+    };
+    persist::validate(&request)?;
     let read = args.read.to_options()?;
     let input = Location::parse(args.input.as_deref().unwrap_or("-"))?;
-    let open = || etl::source::open(std::slice::from_ref(&input), &read, &Provenance::default());
-    let s = match target {
-        Location::Local(root) => {
-            let load = WarehouseLoad {
-                root,
-                table: args.table.clone(),
-                mode,
-                partition_by: args.partition_by.clone(),
-                primary_key: args.primary_key.clone(),
-                evolve: args.evolve,
-            };
-            warehouse::load(open()?, &load)?
-        }
-        Location::Remote(r) if r.scheme == Scheme::Sqlite => {
-            if !args.partition_by.is_empty() {
-                return Err(Error::usage(
-                    "--partition-by is for the warehouse folder target",
-                ));
-            }
-            let load = SqliteLoad {
-                path: etl::sink::sqlite::path_of(&r.url),
-                table: args.table.clone(),
-                mode,
-                primary_key: args.primary_key.clone(),
-                evolve: args.evolve,
-            };
-            etl::sink::sqlite::load(open()?, &load)?
-        }
-        Location::Remote(r) if matches!(r.scheme, Scheme::Postgres | Scheme::Mysql) => {
-            return Err(Error::unsupported(format!(
-                "persisting to {}:// (the warehouse folder and sqlite:// targets work today)",
-                r.url.scheme()
-            )))
-        }
-        other => {
-            return Err(Error::usage(format!(
-                "{other}: persist loads into a warehouse folder or a database URL"
-            )))
-        }
-    };
+    let frame = etl::source::open(std::slice::from_ref(&input), &read, &Provenance::default())?;
+    let s = persist::persist(frame, &request)?;
     if args.json {
         let text = serde_json::to_string(&s).map_err(|e| Error::data(e.to_string()))?;
         writeln!(std::io::stdout(), "{text}")?;

@@ -3,6 +3,7 @@
 
 pub mod cleanup;
 pub mod file;
+pub mod persist;
 pub mod sqlite;
 pub mod warehouse;
 pub mod writers;

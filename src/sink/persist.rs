@@ -1,0 +1,98 @@
+//! One entry point for loading a table into any persist target: the
+//! warehouse folder, SQLite, PostgreSQL or MariaDB/MySQL. `etl persist` and
+//! `run-pipeline` both come through here.
+
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::location::{Location, Scheme};
+
+use super::sqlite::{self, SqliteLoad};
+use super::warehouse::{self, WarehouseLoad};
+
+pub use super::warehouse::{LoadMode, LoadSummary};
+
+/// What to load where, independent of the target's kind.
+#[derive(Debug, Clone)]
+pub struct PersistRequest {
+    pub target: Location,
+    /// `db.table` or `table`.
+    pub table: String,
+    pub mode: LoadMode,
+    /// Hive partition columns (warehouse folder only).
+    pub partition_by: Vec<String>,
+    /// The upsert key for `incremental`.
+    pub primary_key: Vec<String>,
+    /// Allow new columns; without it a schema difference is an error.
+    pub evolve: bool,
+}
+
+/// Checks what can be checked without touching the target: used by
+/// `run-pipeline --check` before any I/O.
+pub fn validate(req: &PersistRequest) -> Result<()> {
+    if req.table.is_empty() {
+        return Err(Error::usage("the table needs a name"));
+    }
+    if req.mode == LoadMode::Incremental && req.primary_key.is_empty() {
+        return Err(Error::usage("mode incremental needs a primary key"));
+    }
+    match &req.target {
+        Location::Local(_) => {
+            warehouse::table_path(std::path::Path::new("."), &req.table)?;
+            Ok(())
+        }
+        Location::Remote(r) => {
+            if !req.partition_by.is_empty() {
+                return Err(Error::usage(
+                    "partition-by is for the warehouse folder target",
+                ));
+            }
+            if req.mode == LoadMode::OverwritePartitions {
+                return Err(Error::usage("mode overwrite-partitions is for the warehouse folder; use full-refresh, truncate, append or incremental"));
+            }
+            match r.scheme {
+                Scheme::Sqlite | Scheme::Postgres | Scheme::Mysql => Ok(()),
+                _ => Err(Error::usage(format!(
+                    "{}: persist loads into a warehouse folder or a database URL (sqlite://, postgres://, mysql://)",
+                    req.target
+                ))),
+            }
+        }
+        other => Err(Error::usage(format!(
+            "{other}: persist loads into a warehouse folder or a database URL"
+        ))),
+    }
+}
+
+/// Loads `frame` into the target, atomically: on any error the target is
+/// left as it was.
+pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
+    validate(req)?;
+    match &req.target {
+        Location::Local(root) => {
+            let load = WarehouseLoad {
+                root: root.clone(),
+                table: req.table.clone(),
+                mode: req.mode,
+                partition_by: req.partition_by.clone(),
+                primary_key: req.primary_key.clone(),
+                evolve: req.evolve,
+            };
+            warehouse::load(frame, &load)
+        }
+        Location::Remote(r) if r.scheme == Scheme::Sqlite => {
+            let load = SqliteLoad {
+                path: sqlite::path_of(&r.url),
+                table: req.table.clone(),
+                mode: req.mode,
+                primary_key: req.primary_key.clone(),
+                evolve: req.evolve,
+            };
+            sqlite::load(frame, &load)
+        }
+        Location::Remote(r) => Err(Error::unsupported(format!(
+            "persisting to {}:// (the warehouse folder and sqlite:// targets work today)",
+            r.url.scheme()
+        ))),
+        _ => unreachable!("validate() accepts only local folders and database URLs"),
+    }
+}
