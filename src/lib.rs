@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod location;
 pub mod names;
 pub mod ops;
+pub mod pipeline;
 pub mod progress;
 pub mod sink;
 pub mod source;

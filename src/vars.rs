@@ -16,8 +16,7 @@ pub fn expand(text: &str, lookup: impl Fn(&str) -> Option<String>, shown: &str) 
             out.push('$');
             rest = tail;
         } else if let Some(body) = after.strip_prefix('{') {
-            let end = body
-                .find('}')
+            let end = closing_brace(body)
                 .ok_or_else(|| Error::usage(format!("{shown}: '${{' without a closing '}}'")))?;
             let inner = &body[..end];
             let (name, default) = match inner.split_once(":-") {
@@ -46,6 +45,21 @@ pub fn expand(text: &str, lookup: impl Fn(&str) -> Option<String>, shown: &str) 
         )));
     }
     Ok(out)
+}
+
+/// The `}` that closes a `${`, skipping nested `{...}` pairs (a default
+/// may hold a pipeline variable: `${DIR:-{root}/x}`).
+fn closing_brace(body: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return Some(i),
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// [`expand`] from the process environment.

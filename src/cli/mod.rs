@@ -10,6 +10,7 @@ mod inspect;
 mod ops_args;
 mod output;
 mod persist;
+mod run_pipeline;
 mod step;
 mod transform;
 
@@ -61,6 +62,8 @@ pub enum Command {
     Transform(Box<transform::TransformArgs>),
     /// Load a table into a warehouse folder (Hive-style Parquet), atomically, with load modes.
     Persist(persist::PersistArgs),
+    /// Run a whole pipeline from a TOML file: ingest, clean, transform, persist, extract, transfer.
+    RunPipeline(run_pipeline::RunPipelineArgs),
     /// Show a table's format, size, row count, schema and per-column statistics.
     Inspect(inspect::InspectArgs),
     /// Show the first rows of a table.
@@ -101,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Clean(a) => clean::run(*a, &sub("clean"), &printer),
         Command::Transform(a) => transform::run(*a, &sub("transform"), &printer),
         Command::Persist(a) => persist::run(a, &printer),
+        Command::RunPipeline(a) => run_pipeline::run(a, &printer),
         Command::Inspect(a) => inspect::run(a, &printer),
         Command::Head(a) => head::run(a, &printer),
         Command::Completions(a) => docs::completions(a),

@@ -41,6 +41,28 @@ pub fn drop(frame: Frame, schema: &Schema, cols: &[String]) -> Result<Frame> {
 
 /// Strict casts fail with the row and column of the first bad value; with
 /// `quarantine`, rows whose value does not convert are marked for the rejects.
+/// A column converted to `target`. Text becomes a date or datetime through
+/// polars' parser (a plain cast of text to dates is deprecated there).
+fn convert(name: &str, schema: &Schema, target: &DataType, strict: bool) -> Expr {
+    let from_text = schema.get(name) == Some(&DataType::String);
+    let options = StrptimeOptions {
+        format: None,
+        strict,
+        exact: true,
+        cache: true,
+    };
+    match target {
+        DataType::Date if from_text => col(name).str().to_date(options),
+        DataType::Datetime(unit, zone) if from_text => {
+            col(name)
+                .str()
+                .to_datetime(Some(*unit), zone.clone(), options, lit("raise"))
+        }
+        _ if strict => col(name).strict_cast(target.clone()),
+        _ => col(name).cast(target.clone()),
+    }
+}
+
 pub fn cast(frame: Frame, schema: &Schema, c: &Cast) -> Result<Frame> {
     let names: Vec<String> = c.columns.keys().cloned().collect();
     need(schema, &names, "cast")?;
@@ -49,7 +71,7 @@ pub fn cast(frame: Frame, schema: &Schema, c: &Cast) -> Result<Frame> {
     for (name, ty) in &c.columns {
         let target = crate::dtype::parse_dtype(ty)?;
         if c.quarantine {
-            let converted = col(name.as_str()).cast(target.clone());
+            let converted = convert(name, schema, &target, false);
             let failed = col(name.as_str())
                 .is_not_null()
                 .and(converted.clone().is_null());
@@ -69,7 +91,7 @@ pub fn cast(frame: Frame, schema: &Schema, c: &Cast) -> Result<Frame> {
             );
             casts.push(converted);
         } else {
-            casts.push(col(name.as_str()).strict_cast(target));
+            casts.push(convert(name, schema, &target, true));
         }
     }
     let mut frame = if reasons.is_empty() {

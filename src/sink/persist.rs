@@ -35,19 +35,22 @@ pub fn validate(req: &PersistRequest) -> Result<()> {
     if req.mode == LoadMode::Incremental && req.primary_key.is_empty() {
         return Err(Error::usage("mode incremental needs a primary key"));
     }
+
     match &req.target {
         Location::Local(_) => {
             warehouse::table_path(std::path::Path::new("."), &req.table)?;
             Ok(())
         }
         Location::Remote(r) => {
-            if !req.partition_by.is_empty() {
+            if req.mode == LoadMode::OverwritePartitions && req.partition_by.is_empty() {
                 return Err(Error::usage(
-                    "partition-by is for the warehouse folder target",
+                    "mode overwrite-partitions needs the columns whose values it replaces (partition-by)",
                 ));
             }
-            if req.mode == LoadMode::OverwritePartitions {
-                return Err(Error::usage("mode overwrite-partitions is for the warehouse folder; use full-refresh, truncate, append or incremental"));
+            if !req.partition_by.is_empty() && req.mode != LoadMode::OverwritePartitions {
+                return Err(Error::usage(
+                    "in a database, partition-by only goes with mode overwrite-partitions (rows with the new rows' partition values are replaced)",
+                ));
             }
             match r.scheme {
                 Scheme::Sqlite | Scheme::Postgres | Scheme::Mysql => Ok(()),
@@ -85,6 +88,7 @@ pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
                 table: req.table.clone(),
                 mode: req.mode,
                 primary_key: req.primary_key.clone(),
+                partition_by: req.partition_by.clone(),
                 evolve: req.evolve,
             };
             sqlite::load(frame, &load)

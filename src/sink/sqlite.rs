@@ -18,6 +18,8 @@ pub struct SqliteLoad {
     pub table: String,
     pub mode: LoadMode,
     pub primary_key: Vec<String>,
+    /// For overwrite-partitions: rows with these values in the new rows are replaced.
+    pub partition_by: Vec<String>,
     pub evolve: bool,
 }
 
@@ -63,9 +65,7 @@ pub fn load(frame: Frame, w: &SqliteLoad) -> Result<LoadSummary> {
     if w.mode == LoadMode::Incremental && w.primary_key.is_empty() {
         return Err(Error::usage("--mode incremental needs --primary-key COLS"));
     }
-    if w.mode == LoadMode::OverwritePartitions {
-        return Err(Error::usage("--mode overwrite-partitions is for the warehouse folder; use full-refresh, truncate, append or incremental"));
-    }
+    crate::names::require_columns(&schema, &w.partition_by, "--partition-by")?;
     if let Some(parent) = w.path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
@@ -84,7 +84,10 @@ pub fn load(frame: Frame, w: &SqliteLoad) -> Result<LoadSummary> {
     if let Some(old) = &existing {
         if matches!(
             w.mode,
-            LoadMode::Append | LoadMode::Truncate | LoadMode::Incremental
+            LoadMode::Append
+                | LoadMode::Truncate
+                | LoadMode::Incremental
+                | LoadMode::OverwritePartitions
         ) {
             check_columns(old, &columns, w.evolve, &w.table)?;
         }
@@ -139,6 +142,18 @@ pub fn load(frame: Frame, w: &SqliteLoad) -> Result<LoadSummary> {
                     )
                     .map_err(sqlite_err)?;
                 }
+                LoadMode::OverwritePartitions => {
+                    let same: Vec<String> = w
+                        .partition_by
+                        .iter()
+                        .map(|k| format!("{table}.{k} IS s.{k}", k = quote(k)))
+                        .collect();
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {staging} AS s WHERE {})", same.join(" AND ")),
+                        [],
+                    )
+                    .map_err(sqlite_err)?;
+                }
                 _ => {}
             }
             tx.execute(
@@ -153,7 +168,7 @@ pub fn load(frame: Frame, w: &SqliteLoad) -> Result<LoadSummary> {
     tx.commit().map_err(sqlite_err)?;
     Ok(LoadSummary {
         target: format!("sqlite://{}#{}", w.path.display(), w.table),
-        mode: format!("{:?}", w.mode),
+        mode: w.mode.name().to_string(),
         rows,
         partitions: 0,
         files: 0,

@@ -48,6 +48,19 @@ impl std::str::FromStr for LoadMode {
     }
 }
 
+impl LoadMode {
+    /// The name as written in flags and pipeline files.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoadMode::FullRefresh => "full-refresh",
+            LoadMode::Append => "append",
+            LoadMode::Truncate => "truncate",
+            LoadMode::Incremental => "incremental",
+            LoadMode::OverwritePartitions => "overwrite-partitions",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct WarehouseLoad {
     pub root: PathBuf,
@@ -129,7 +142,7 @@ pub fn load(frame: Frame, w: &WarehouseLoad) -> Result<LoadSummary> {
     std::fs::File::create(dir.join("_SUCCESS"))?;
     Ok(LoadSummary {
         target: dir.display().to_string(),
-        mode: format!("{:?}", w.mode),
+        mode: w.mode.name().to_string(),
         rows,
         partitions,
         files,

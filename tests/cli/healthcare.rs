@@ -26,7 +26,7 @@ fn normalised(path: &std::path::Path) -> String {
     .stdout
 }
 
-fn assert_same_report(got: &str, expected_file: &str) {
+pub fn assert_same_report(got: &str, expected_file: &str) {
     let dir = tempdir();
     let got_path = dir.path().join("got.csv");
     std::fs::write(&got_path, got).unwrap();

@@ -11,4 +11,5 @@ mod ingest_errors;
 mod inspect;
 mod persist;
 mod pipes;
+mod run_pipeline;
 mod transform;

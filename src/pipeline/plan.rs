@@ -1,0 +1,118 @@
+//! A validated pipeline: every name resolved, every variable expanded,
+//! every op parsed. Running it needs no more checks of the file.
+
+use std::path::PathBuf;
+
+use crate::format::{ReadOptions, WriteOptions};
+use crate::location::Location;
+use crate::ops::Op;
+use crate::sink::persist::PersistRequest;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    /// The pipeline file, as given.
+    pub file: PathBuf,
+    /// The medallion root: `bronze/`, `silver/`, `gold/` live under it.
+    pub root: PathBuf,
+    pub run_date: String,
+    pub run_id: String,
+    pub manifest: PathBuf,
+    pub lock: PathBuf,
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    /// Line of the stage in the pipeline file.
+    pub line: usize,
+    pub description: Option<String>,
+    pub action: Action,
+}
+
+/// A table a stage writes and later stages read: `layer.name`, stored as
+/// `ROOT/layer/name.parquet`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataset {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Read sources in any format into a dataset (bronze: the raw rows).
+    Ingest {
+        inputs: Vec<Location>,
+        read: ReadOptions,
+        source_column: Option<String>,
+        output: Dataset,
+    },
+    /// Clean or transform: the same ops as `etl clean` and `etl transform`.
+    Ops {
+        input: Dataset,
+        ops: Vec<Op>,
+        output: Dataset,
+        rejects: Option<Dataset>,
+        max_rejects: Option<u64>,
+        max_reject_pct: Option<f64>,
+    },
+    /// Load a dataset into tables (warehouse folder, SQLite, PostgreSQL, MariaDB).
+    Persist {
+        input: Dataset,
+        targets: Vec<PersistRequest>,
+    },
+    /// Write a dataset as report files in any format.
+    Extract { input: Dataset, spec: ExtractSpec },
+    /// Copy files to object storage, SFTP or local folders.
+    Transfer(TransferSpec),
+}
+
+#[derive(Debug, Clone)]
+pub struct ExtractSpec {
+    /// A file, or a folder of `files` part files.
+    pub path: PathBuf,
+    pub options: WriteOptions,
+    pub files: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TransferSpec {
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub recursive: bool,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub checksum: bool,
+    pub retries: Option<u32>,
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Ingest { .. } => "ingest",
+            Action::Ops { .. } => "ops",
+            Action::Persist { .. } => "persist",
+            Action::Extract { .. } => "extract",
+            Action::Transfer(_) => "transfer",
+        }
+    }
+
+    /// The dataset the stage reads, if any.
+    pub fn input(&self) -> Option<&Dataset> {
+        match self {
+            Action::Ops { input, .. }
+            | Action::Persist { input, .. }
+            | Action::Extract { input, .. } => Some(input),
+            _ => None,
+        }
+    }
+
+    /// The dataset the stage writes, if any.
+    pub fn output(&self) -> Option<&Dataset> {
+        match self {
+            Action::Ingest { output, .. } | Action::Ops { output, .. } => Some(output),
+            _ => None,
+        }
+    }
+}
