@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs the Python packages the interop tests
-# use, then builds and runs every test. Usage: scripts/test.sh [cargo test args]
+# use and the test servers (scripts/services.sh), then builds and runs every
+# test with the servers started on loopback and stopped afterwards.
+# Usage: scripts/test.sh [cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,5 +11,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/etl-target}"
 
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 
+scripts/services.sh install
+
 cargo fmt --all -- --check
-cargo test --locked "$@"
+cargo test --locked --no-run
+scripts/services.sh run -- cargo test --locked "$@"
