@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """The healthcare flow (HEALTHCARE_FLOW.md) in DuckDB, as a benchmark peer.
 
-    python3 scripts/flow_duckdb.py DATA_DIR OUT_DIR
-Writes city.parquet, presc.parquet, city_report.csv, top_prescribers.csv.
+    python3 scripts/flow_duckdb.py [--bronze] DATA_DIR OUT_DIR
+Writes city.parquet, presc.parquet, city_report.csv, top_prescribers.csv
+(--bronze: first the raw CSV as bronze_presc.parquet, and reads the fact from it).
 """
 import sys
 import duckdb
 
-data, out = sys.argv[1], sys.argv[2]
+bronze = sys.argv[1] == "--bronze"
+data, out = sys.argv[1 + bronze], sys.argv[2 + bronze]
 con = duckdb.connect()
+fact = f"read_csv('{data}/USA_Presc_Medicare_Data_2021.csv', header = true)"
+if bronze:
+    con.sql(f"COPY (SELECT * FROM {fact}) TO '{out}/bronze_presc.parquet' (FORMAT parquet)")
+    fact = f"'{out}/bronze_presc.parquet'"
 con.sql(f"""
 COPY (SELECT upper(city) AS city, state_id, upper(state_name) AS state_name,
              upper(county_name) AS county_name, population, zips
@@ -25,7 +31,7 @@ COPY (
            drug_name, total_claim_count AS trx_cnt, total_day_supply, total_drug_cost,
            'USA' AS country_name,
            concat_ws(' ', nppes_provider_first_name, nppes_provider_last_org_name) AS presc_fullname
-    FROM read_csv('{data}/USA_Presc_Medicare_Data_2021.csv', header = true)
+    FROM {fact}
     WHERE npi IS NOT NULL AND drug_name IS NOT NULL)
 ) TO '{out}/presc.parquet' (FORMAT parquet)""")
 con.sql(f"""

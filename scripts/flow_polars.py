@@ -1,20 +1,26 @@
 #!/usr/bin/env python3
 """The healthcare flow (HEALTHCARE_FLOW.md) in polars-python (lazy, streaming), as a benchmark peer.
 
-    python3 scripts/flow_polars.py DATA_DIR OUT_DIR
-Writes city.parquet, presc.parquet, city_report.csv, top_prescribers.csv.
+    python3 scripts/flow_polars.py [--bronze] DATA_DIR OUT_DIR
+Writes city.parquet, presc.parquet, city_report.csv, top_prescribers.csv
+(--bronze: first the raw CSV as bronze_presc.parquet, and reads the fact from it).
 """
 import sys
 import polars as pl
 
-data, out = sys.argv[1], sys.argv[2]
+bronze = sys.argv[1] == "--bronze"
+data, out = sys.argv[1 + bronze], sys.argv[2 + bronze]
+fact = pl.scan_csv(f"{data}/USA_Presc_Medicare_Data_2021.csv", infer_schema_length=10000)
+if bronze:
+    fact.sink_parquet(f"{out}/bronze_presc.parquet")
+    fact = pl.scan_parquet(f"{out}/bronze_presc.parquet")
 city = pl.scan_parquet(f"{data}/us_cities_dimension.parquet").select(
     pl.col("city").str.to_uppercase(), "state_id", pl.col("state_name").str.to_uppercase(),
     pl.col("county_name").str.to_uppercase(), "population", "zips")
 city.sink_parquet(f"{out}/city.parquet")
 
 presc = (
-    pl.scan_csv(f"{data}/USA_Presc_Medicare_Data_2021.csv", infer_schema_length=10000)
+    fact
     .select(
         pl.col("npi").alias("presc_id"), pl.col("nppes_provider_last_org_name").alias("presc_lname"),
         pl.col("nppes_provider_first_name").alias("presc_fname"), pl.col("nppes_provider_city").alias("presc_city"),

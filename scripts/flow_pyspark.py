@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The healthcare flow (HEALTHCARE_FLOW.md) in PySpark local mode, as a benchmark peer.
 
-    python3 scripts/flow_pyspark.py DATA_DIR OUT_DIR
+    python3 scripts/flow_pyspark.py [--bronze] DATA_DIR OUT_DIR   (--bronze: write the raw CSV as Parquet first, read the fact from it)
 Writes city.parquet and presc.parquet (Spark folders of part files) and
 city_report.csv and top_prescribers.csv (single CSV files with a header).
 Runs local[2] with 4g of driver memory, no UI, bound to 127.0.0.1. The process
@@ -16,7 +16,8 @@ os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 from pyspark.sql import SparkSession  # noqa: E402
 
-data, out = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+bronze = sys.argv[1] == "--bronze"
+data, out = os.path.abspath(sys.argv[1 + bronze]), os.path.abspath(sys.argv[2 + bronze])
 os.makedirs(out, exist_ok=True)
 
 spark = (
@@ -40,9 +41,13 @@ total_claim_count BIGINT, total_30_day_fill_count BIGINT, total_day_supply BIGIN
 total_drug_cost DOUBLE, bene_count_ge65 BIGINT, bene_count_ge65_suppress_flag STRING,
 total_claim_count_ge65 BIGINT, ge65_suppress_flag STRING, total_30_day_fill_count_ge65 BIGINT,
 total_day_supply_ge65 BIGINT, total_drug_cost_ge65 DOUBLE, years_of_exp STRING"""
-(spark.read.schema(FACT_SCHEMA)
- .options(header=True, quote='"', escape='"', mode="FAILFAST", enforceSchema=False)
- .csv(f"{data}/USA_Presc_Medicare_Data_2021.csv").createOrReplaceTempView("fact"))
+fact = (spark.read.schema(FACT_SCHEMA)
+        .options(header=True, quote='"', escape='"', mode="FAILFAST", enforceSchema=False)
+        .csv(f"{data}/USA_Presc_Medicare_Data_2021.csv"))
+if bronze:  # the raw rows as Parquet first, then the flow reads them back
+    fact.write.mode("overwrite").parquet(f"{out}/bronze_presc")
+    fact = spark.read.parquet(f"{out}/bronze_presc")
+fact.createOrReplaceTempView("fact")
 spark.read.parquet(f"{data}/us_cities_dimension.parquet").createOrReplaceTempView("cities")
 
 spark.sql("""
