@@ -85,6 +85,10 @@ pub struct TransferSpec {
     pub exclude: Vec<String>,
     pub checksum: bool,
     pub retries: Option<u32>,
+    /// SSH private key for sftp:// destinations.
+    pub identity: Option<PathBuf>,
+    /// known_hosts file for sftp:// destinations.
+    pub known_hosts: Option<PathBuf>,
 }
 
 impl Action {

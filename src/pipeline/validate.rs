@@ -865,6 +865,10 @@ impl StageCtx<'_> {
             checksum: bool,
             #[serde(default)]
             retries: Option<u32>,
+            #[serde(default)]
+            identity: Option<String>,
+            #[serde(default)]
+            known_hosts: Option<String>,
         }
         let parsed = self
             .raw
@@ -931,6 +935,8 @@ impl StageCtx<'_> {
             exclude: t.exclude,
             checksum: t.checksum,
             retries: t.retries,
+            identity: t.identity.filter(|s| !s.is_empty()).map(PathBuf::from),
+            known_hosts: t.known_hosts.filter(|s| !s.is_empty()).map(PathBuf::from),
         }))
     }
 }

@@ -10,6 +10,7 @@ mod ingest;
 mod ingest_errors;
 mod inspect;
 mod persist;
+mod pipeline_e2e;
 mod pipes;
 mod run_pipeline;
 mod transform;
