@@ -33,7 +33,9 @@ pub fn validate(req: &PersistRequest) -> Result<()> {
         return Err(Error::usage("the table needs a name"));
     }
     if req.mode == LoadMode::Incremental && req.primary_key.is_empty() {
-        return Err(Error::usage("mode incremental needs a primary key"));
+        return Err(Error::usage(
+            "--mode incremental needs --primary-key COLS (primary-key = [...] in a pipeline file)",
+        ));
     }
 
     match &req.target {
