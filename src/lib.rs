@@ -13,6 +13,8 @@ pub mod ops;
 pub mod progress;
 pub mod sink;
 pub mod source;
+pub mod store;
+pub mod transfer;
 pub mod vars;
 
 pub use error::{Error, ErrorKind, Result};

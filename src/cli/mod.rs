@@ -11,6 +11,7 @@ mod ops_args;
 mod output;
 mod persist;
 mod step;
+mod transfer;
 mod transform;
 
 use std::process::ExitCode;
@@ -61,6 +62,8 @@ pub enum Command {
     Transform(Box<transform::TransformArgs>),
     /// Load a table into a warehouse folder (Hive-style Parquet), atomically, with load modes.
     Persist(persist::PersistArgs),
+    /// Copy files between local paths, S3, Azure Blob, GCS and SFTP: verified, retried, resumable.
+    Transfer(transfer::TransferArgs),
     /// Show a table's format, size, row count, schema and per-column statistics.
     Inspect(inspect::InspectArgs),
     /// Show the first rows of a table.
@@ -101,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Clean(a) => clean::run(*a, &sub("clean"), &printer),
         Command::Transform(a) => transform::run(*a, &sub("transform"), &printer),
         Command::Persist(a) => persist::run(a, &printer),
+        Command::Transfer(a) => transfer::run(a, &printer),
         Command::Inspect(a) => inspect::run(a, &printer),
         Command::Head(a) => head::run(a, &printer),
         Command::Completions(a) => docs::completions(a),
