@@ -5,7 +5,8 @@
 use sha2::{Digest as _, Sha256};
 
 /// The metadata key under which etl stores an object's SHA-256 (hex).
-pub const SHA256_KEY: &str = "etl-sha256";
+/// (letters only: Azure metadata names must be C# identifiers).
+pub const SHA256_KEY: &str = "etlsha256";
 
 /// The part size of multipart uploads (and of the ETags etl computes):
 /// 8 MiB like the AWS CLI, doubled until the file fits in 10,000 parts.

@@ -8,6 +8,7 @@
 
 pub mod digest;
 mod error;
+mod gcs_upload;
 mod local;
 mod object;
 mod sftp;

@@ -27,6 +27,8 @@ pub struct ObjectBackend {
     scheme: Scheme,
     /// `s3://bucket` (what paths are shown under).
     base: String,
+    /// GCS uploads go through the JSON API (see gcs_upload.rs).
+    gcs: Option<Arc<super::gcs_upload::GcsJson>>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -60,6 +62,7 @@ impl ObjectBackend {
             .into_owned();
         let path = raw_path.trim_matches('/').to_string();
         let bad = |what: &str| Error::usage(format!("{shown}: {what}"));
+        let mut gcs = None;
         let (store, base): (Arc<dyn ObjectStore>, String) = match r.scheme {
             Scheme::S3 => {
                 if host.is_empty() {
@@ -143,6 +146,7 @@ impl ObjectBackend {
                 let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
                     .with_bucket_name(&host);
                 let mut http = false;
+                let mut json_base = "https://storage.googleapis.com".to_string();
                 if let Some(emu) = env("STORAGE_EMULATOR_HOST") {
                     let emu = if emu.contains("://") {
                         emu
@@ -150,13 +154,27 @@ impl ObjectBackend {
                         format!("http://{emu}")
                     };
                     http = emu.starts_with("http://");
-                    b = b.with_base_url(emu.trim_end_matches('/')).with_skip_signature(true);
+                    json_base = emu.trim_end_matches('/').to_string();
+                    // An emulator takes no credentials: never ask a metadata server.
+                    let none = object_store::StaticCredentialProvider::new(
+                        object_store::gcp::GcpCredential {
+                            bearer: String::new(),
+                        },
+                    );
+                    b = b
+                        .with_base_url(emu.trim_end_matches('/'))
+                        .with_credentials(Arc::new(none));
                 }
                 let s = b
                     .with_client_options(client_options(http))
                     .with_retry(retry_config())
                     .build()
                     .map_err(|e| config_error(e, shown))?;
+                gcs = Some(super::gcs_upload::new(
+                    &json_base,
+                    &host,
+                    s.credentials().clone(),
+                ));
                 (Arc::new(s), format!("gs://{host}"))
             }
             _ => unreachable!("not object storage"),
@@ -166,6 +184,7 @@ impl ObjectBackend {
                 store,
                 scheme: r.scheme,
                 base,
+                gcs,
             },
             path,
         ))
@@ -315,6 +334,11 @@ impl ObjectBackend {
             in_flight: FuturesUnordered::new(),
             part_md5s: Vec::new(),
             size: 0,
+            expected: size,
+            meta: sha256
+                .map(|h| vec![(digest::SHA256_KEY.to_string(), h.to_string())])
+                .unwrap_or_default(),
+            gcs_session: None,
         })))
     }
 }
@@ -333,6 +357,10 @@ pub struct ObjectWriter {
     in_flight: FuturesUnordered<PartFuture>,
     part_md5s: Vec<[u8; 16]>,
     size: u64,
+    /// The size announced before the upload.
+    expected: u64,
+    meta: Vec<(String, String)>,
+    gcs_session: Option<String>,
 }
 
 impl ObjectWriter {
@@ -348,6 +376,16 @@ impl ObjectWriter {
 
     async fn send_part(&mut self, chunk: Bytes) -> FailResult<()> {
         let shown = self.backend.show(&self.path);
+        if let Some(g) = self.backend.gcs.clone() {
+            if self.gcs_session.is_none() {
+                let s = g.start(&self.path, self.expected, &self.meta, &shown).await?;
+                self.gcs_session = Some(s);
+            }
+            let offset = self.part_md5s.len() as u64 * self.part as u64;
+            self.part_md5s.push([0; 16]);
+            let session = self.gcs_session.clone().unwrap_or_default();
+            return g.chunk(&session, offset, chunk, None, &shown).await;
+        }
         if self.upload.is_none() {
             let opts = PutMultipartOptions {
                 attributes: self.attributes.clone(),
@@ -389,8 +427,38 @@ impl ObjectWriter {
         Ok(())
     }
 
+    async fn finish_gcs(&mut self, g: &super::gcs_upload::GcsJson) -> FailResult<()> {
+        let shown = self.backend.show(&self.path);
+        let last = std::mem::take(&mut self.buf).freeze();
+        match self.gcs_session.clone() {
+            None => g.put_small(&self.path, last, &self.meta, &shown).await,
+            Some(session) => {
+                let offset = self.part_md5s.len() as u64 * self.part as u64;
+                g.chunk(&session, offset, last, Some(self.size), &shown).await
+            }
+        }
+    }
+
     pub async fn finish(mut self, place: &Place) -> FailResult<(Written, Pending)> {
         let shown = self.backend.show(&self.path);
+        if let Some(g) = self.backend.gcs.clone() {
+            if let Err(e) = self.finish_gcs(&g).await {
+                self.abort().await;
+                return Err(e);
+            }
+            let st = self.backend.stat(&self.path).await?.unwrap_or_default();
+            return Ok((
+                Written {
+                    size: st.size,
+                    digests: st.digests,
+                    expected_etag: None,
+                },
+                Pending::Visible {
+                    place: place.clone(),
+                    path: self.path.clone(),
+                },
+            ));
+        }
         let result = if self.upload.is_none() {
             let data = std::mem::take(&mut self.buf).freeze();
             let md5 = digest::md5_of(&data);
@@ -461,6 +529,9 @@ impl ObjectWriter {
     }
 
     pub async fn abort(mut self) {
+        if let (Some(g), Some(s)) = (self.backend.gcs.clone(), self.gcs_session.take()) {
+            g.cancel(&s).await;
+        }
         self.in_flight.clear();
         if let Some(mut up) = self.upload.take() {
             let _ = up.abort().await;
@@ -473,6 +544,28 @@ fn config_error(e: object_store::Error, shown: &str) -> Error {
         "{shown}: cannot set up the store client: {}",
         chain(&e)
     ))
+}
+
+/// Server answers are XML or JSON over many lines: keep the error code and
+/// message on one line.
+fn one_line(text: &str) -> String {
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let close = format!("</{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&close)? + start;
+        Some(text[start..end].trim().to_string())
+    };
+    let head = text.split('<').next().unwrap_or(text).trim_end_matches(':').trim();
+    let flat = match (tag("Code"), tag("Message")) {
+        (Some(c), Some(m)) => {
+            let m = m.lines().next().unwrap_or("").trim().to_string();
+            format!("{head} ({c}: {m})")
+        }
+        (Some(c), None) => format!("{head} ({c})"),
+        _ => text.to_string(),
+    };
+    flat.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The whole error chain as one line.
@@ -495,7 +588,10 @@ pub fn fail(e: object_store::Error, shown: &str) -> Fail {
     if let object_store::Error::NotFound { .. } = e {
         return Fail::permanent(Error::io(format!("{shown}: not found")));
     }
-    let text = chain(&e);
+    let text = one_line(&chain(&e));
+    if std::env::var_os("ETL_DEBUG_STORE").is_some() {
+        eprintln!("etl: debug: {text}");
+    }
     let lower = text.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(&w.to_ascii_lowercase()));
     if has(&["NoSuchBucket", "ContainerNotFound", "bucket does not exist", "container does not exist", "The specified bucket does not exist"]) {
