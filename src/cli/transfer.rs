@@ -110,7 +110,11 @@ pub fn run(args: TransferArgs, printer: &Printer) -> Result<()> {
         known_hosts: args.known_hosts,
         accept_new_host_key: args.accept_new_host_key,
     };
-    let s = transfer::transfer(&req)?;
+    let result = transfer::transfer(&req);
+    for n in etl::store::take_notices() {
+        printer.info("transfer", &n, serde_json::json!({ "notice": n }));
+    }
+    let s = result?;
     if args.json {
         let text = serde_json::to_string(&s).map_err(|e| Error::data(e.to_string()))?;
         writeln!(std::io::stdout(), "{text}")?;

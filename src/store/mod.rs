@@ -237,6 +237,20 @@ impl Place {
     }
 }
 
+static NOTICES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Something users must be told (e.g. a host key added to known_hosts);
+/// the engine never prints, the binary shows these with [`take_notices`].
+pub fn notice(msg: String) {
+    if let Ok(mut n) = NOTICES.lock() {
+        n.push(msg);
+    }
+}
+
+pub fn take_notices() -> Vec<String> {
+    NOTICES.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default()
+}
+
 /// Runs a future to completion on a runtime of its own (on another thread
 /// when the caller is already inside a tokio runtime).
 pub fn block_on<F: std::future::Future + Send>(fut: F) -> F::Output

@@ -594,14 +594,21 @@ pub fn fail(e: object_store::Error, shown: &str) -> Fail {
     }
     let lower = text.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(&w.to_ascii_lowercase()));
-    if has(&["NoSuchBucket", "ContainerNotFound", "bucket does not exist", "container does not exist", "The specified bucket does not exist"]) {
+    if has(&["NoSuchBucket", "ContainerNotFound", "bucket does not exist", "container does not exist", "no bucket named", "bucket not found"]) {
         return Fail::permanent(Error::io(format!(
             "{shown}: the bucket or container does not exist"
         )));
     }
     if has(&["InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthenticationFailed", "AuthorizationFailure", "InvalidToken", "ExpiredToken", "status: 401", "status: 403", "401 Unauthorized", "403 Forbidden", "AccessDenied", "Access Denied"]) {
+        let vars = if shown.starts_with("s3") {
+            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN"
+        } else if shown.starts_with("gs") {
+            "GOOGLE_APPLICATION_CREDENTIALS or GOOGLE_SERVICE_ACCOUNT"
+        } else {
+            "AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or AZURE_STORAGE_SAS_KEY, or AZURE_STORAGE_CONNECTION_STRING"
+        };
         return Fail::permanent(Error::io(format!(
-            "{shown}: access denied (check the credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_*, GOOGLE_APPLICATION_CREDENTIALS)"
+            "{shown}: access denied: bad credentials or no permission (check {vars})"
         )));
     }
     if has(&["dns error", "failed to lookup address", "Name or service not known", "no address associated"]) {

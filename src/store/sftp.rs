@@ -212,11 +212,11 @@ impl Sftp {
             }
         };
         if let Some(Verdict::Added(file)) = verdict.lock().ok().and_then(|g| g.clone()) {
-            // Never silent: the caller's stderr shows this line.
-            eprintln!(
-                "etl: warning: added the host key of {at} to {}",
+            // Never silent: the binary shows notices on stderr.
+            super::notice(format!(
+                "added the host key of {at} to {}",
                 file.display()
-            );
+            ));
         }
         authenticate(&mut handle, &user, url, ssh, shown).await?;
         let cfg = russh_sftp::client::Config {

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::store::{Place, SshOptions};
 
-pub use plan::{safe_relative, Item};
+pub use plan::{expand as expand_source, safe_relative, Item};
 
 /// One transfer: what the CLI's flags and a pipeline's transfer stage hold.
 #[derive(Debug, Clone, Serialize, Deserialize)]

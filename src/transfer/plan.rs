@@ -95,7 +95,7 @@ fn relative<'a>(root: &str, path: &'a str) -> &'a str {
 }
 
 /// The files of one source: (full path, stat, relative name).
-async fn expand(place: &Place, recursive: bool) -> Result<Vec<(String, Stat, String)>> {
+pub async fn expand(place: &Place, recursive: bool) -> Result<Vec<(String, Stat, String)>> {
     let mut out = Vec::new();
     if place.is_glob() {
         if let Backend::Local = place.backend {
