@@ -14,6 +14,8 @@ pub mod pipeline;
 pub mod progress;
 pub mod sink;
 pub mod source;
+pub mod store;
+pub mod transfer;
 pub mod vars;
 
 pub use error::{Error, ErrorKind, Result};

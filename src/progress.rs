@@ -12,6 +12,8 @@ pub trait Progress: Send + Sync {
     fn rows(&self, done: u64);
     /// The phase is over: clear whatever was drawn.
     fn finish(&self);
+    /// A new label for the current phase (e.g. files done).
+    fn message(&self, _msg: &str) {}
 }
 
 static REPORTER: OnceLock<Box<dyn Progress>> = OnceLock::new();
@@ -42,5 +44,11 @@ pub fn rows(done: u64) {
 pub fn finish() {
     if let Some(p) = REPORTER.get() {
         p.finish();
+    }
+}
+
+pub fn message(msg: &str) {
+    if let Some(p) = REPORTER.get() {
+        p.message(msg);
     }
 }

@@ -177,10 +177,16 @@ impl WriteArgs {
         let (dest, format, name_codec) = match &self.output {
             Some(path) if path != "-" => {
                 let location = etl::Location::parse(path)?;
-                let etl::Location::Local(p) = location else {
-                    return Err(Error::unsupported(format!(
-                        "writing tables to {location} (use a local path)"
-                    )));
+                let remote = etl::store::spool::is_file_store(&location);
+                let p = match &location {
+                    etl::Location::Local(p) => p.clone(),
+                    // s3://, az://, gs://, sftp://: the name gives the format.
+                    etl::Location::Remote(r) if remote => std::path::PathBuf::from(r.url.path()),
+                    _ => {
+                        return Err(Error::unsupported(format!(
+                            "writing tables to {location} (use a local path or s3://, az://, gs://, sftp://)"
+                        )))
+                    }
                 };
                 let by_name = Format::from_path(&p);
                 let format = match (explicit, by_name, self.split) {
@@ -200,7 +206,12 @@ impl WriteArgs {
                 if !tsv && format == Format::Csv {
                     default_delimiter = etl::format::csv::delimiter_for(&p);
                 }
-                (etl::sink::Destination::Path(p), format, codec)
+                let dest = if remote {
+                    etl::sink::Destination::Remote(path.clone())
+                } else {
+                    etl::sink::Destination::Path(p)
+                };
+                (dest, format, codec)
             }
             _ => match explicit {
                 Some(f) => (etl::sink::Destination::Stdout, f, None),

@@ -78,8 +78,12 @@ pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
         OutputPlan::Preview => preview(frame, 10),
         OutputPlan::Write(req) => {
             let summary = etl::sink::write(frame, &req)?;
-            if let Destination::Path(p) = &req.dest {
-                report(printer, &summary, &p.display().to_string(), &req);
+            match &req.dest {
+                Destination::Path(p) => report(printer, &summary, &p.display().to_string(), &req),
+                Destination::Remote(u) => {
+                    report(printer, &summary, &etl::location::redact(u), &req)
+                }
+                Destination::Stdout => {}
             }
             Ok(())
         }

@@ -12,6 +12,7 @@ mod output;
 mod persist;
 mod run_pipeline;
 mod step;
+mod transfer;
 mod transform;
 
 use std::process::ExitCode;
@@ -62,6 +63,8 @@ pub enum Command {
     Transform(Box<transform::TransformArgs>),
     /// Load a table into a warehouse folder (Hive-style Parquet), atomically, with load modes.
     Persist(persist::PersistArgs),
+    /// Copy files between local paths, S3, Azure Blob, GCS and SFTP: verified, retried, resumable.
+    Transfer(transfer::TransferArgs),
     /// Run a whole pipeline from a TOML file: ingest, clean, transform, persist, extract, transfer.
     RunPipeline(run_pipeline::RunPipelineArgs),
     /// Show a table's format, size, row count, schema and per-column statistics.
@@ -104,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Clean(a) => clean::run(*a, &sub("clean"), &printer),
         Command::Transform(a) => transform::run(*a, &sub("transform"), &printer),
         Command::Persist(a) => persist::run(a, &printer),
+        Command::Transfer(a) => transfer::run(a, &printer),
         Command::RunPipeline(a) => run_pipeline::run(a, &printer),
         Command::Inspect(a) => inspect::run(a, &printer),
         Command::Head(a) => head::run(a, &printer),

@@ -219,6 +219,14 @@ impl etl::progress::Progress for Bars {
         }
     }
 
+    fn message(&self, msg: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.label = msg.to_string();
+        if let Some(b) = &s.bar {
+            b.set_message(msg.to_string());
+        }
+    }
+
     fn finish(&self) {
         if let Some(b) = self.state.lock().unwrap().bar.take() {
             b.finish_and_clear();

@@ -61,6 +61,15 @@ pub fn text_format(head: &[u8]) -> Format {
     }
 }
 
+/// A `.json` file may hold JSON lines (as Spark writes them) and a `.ndjson`
+/// file an array: the first character decides.
+fn json_flavour(by_name: Format, head: &[u8]) -> Format {
+    match (by_name, text_format(head)) {
+        (Format::Json | Format::Ndjson, found @ (Format::Json | Format::Ndjson)) => found,
+        _ => by_name,
+    }
+}
+
 fn is_binary_format(f: Format) -> bool {
     !matches!(f, Format::Csv | Format::Json | Format::Ndjson)
 }
@@ -89,15 +98,19 @@ pub fn detect(path: &Path, forced: Option<Format>) -> Result<(Format, Codec)> {
             if let Some(f) = forced {
                 return Ok((f, codec));
             }
+            let json_by_name = matches!(by_name, Some((Format::Json | Format::Ndjson, _)));
             match by_name {
-                Some((f, _)) if !is_binary_format(f) => Ok((f, codec)),
+                Some((f, _)) if !is_binary_format(f) && !json_by_name => Ok((f, codec)),
                 _ => {
                     let mut inner = Vec::with_capacity(4096);
                     super::text_input::decoder(std::fs::File::open(path)?, codec)?
                         .take(4096)
                         .read_to_end(&mut inner)
                         .map_err(|e| Error::data(format!("{shown}: corrupt {codec} data ({e})")))?;
-                    Ok((text_format(&inner), codec))
+                    match by_name {
+                        Some((f, _)) if json_by_name => Ok((json_flavour(f, &inner), codec)),
+                        _ => Ok((text_format(&inner), codec)),
+                    }
                 }
             }
         }
@@ -116,9 +129,9 @@ pub fn detect(path: &Path, forced: Option<Format>) -> Result<(Format, Codec)> {
             }
             match by_name {
                 Some((f, _)) if is_binary_format(f) => Err(not_a(path, f)),
-                Some((f, codec)) if codec == Codec::None => Ok((f, codec)),
+                Some((f, codec)) if codec == Codec::None => Ok((json_flavour(f, &head), codec)),
                 // Named .gz but not compressed: believe the bytes.
-                Some((f, _)) => Ok((f, Codec::None)),
+                Some((f, _)) => Ok((json_flavour(f, &head), Codec::None)),
                 None => Ok((text_format(&head), Codec::None)),
             }
         }
@@ -168,5 +181,12 @@ mod tests {
         assert_eq!(text_format(b"  [{\"a\":1}]"), Format::Json);
         assert_eq!(text_format(b"{\"a\":1}\n"), Format::Ndjson);
         assert_eq!(text_format(b"\xEF\xBB\xBFa,b\n"), Format::Csv);
+    }
+
+    #[test]
+    fn json_names_follow_the_content() {
+        assert_eq!(json_flavour(Format::Json, b"{\"a\":1}\n"), Format::Ndjson);
+        assert_eq!(json_flavour(Format::Ndjson, b"[{\"a\":1}]"), Format::Json);
+        assert_eq!(json_flavour(Format::Csv, b"{\"a\":1}"), Format::Csv);
     }
 }

@@ -13,6 +13,7 @@ use crate::frame::Frame;
 use crate::ops::{checks::RejectPolicy, Op};
 use crate::sink::{Destination, WriteRequest};
 use crate::source::Provenance;
+use crate::transfer::TransferRequest;
 
 use super::manifest::{self, Artifact, Manifest, RunStatus, StageRecord, StageStatus};
 use super::plan::{Action, Dataset, Plan, Stage};
@@ -145,7 +146,7 @@ fn run_stages(
         let mut record = StageRecord::new(&stage.name, stage.action.kind(), StageStatus::Failed);
         record.started = Some(now());
         crate::set_reader(crate::Reader::Streaming);
-        let outcome = run_stage(stage, &mut record, &mut rows, plan);
+        let outcome = run_stage(stage, &mut record, &mut rows);
         record.seconds = began.elapsed().as_secs_f64();
         record.status = if outcome.is_ok() {
             StageStatus::Succeeded
@@ -199,7 +200,6 @@ fn run_stage(
     stage: &Stage,
     record: &mut StageRecord,
     rows: &mut BTreeMap<String, u64>,
-    plan: &Plan,
 ) -> Result<()> {
     match &stage.action {
         Action::Ingest {
@@ -308,10 +308,41 @@ fn run_stage(
                 .push(manifest::describe(&spec.path, Some(s.rows)));
         }
         Action::Transfer(spec) => {
-            let _ = (spec, plan);
-            return Err(Error::unsupported(
-                "transfer stages in run-pipeline (etl transfer is being built)",
-            ));
+            for dest in &spec.to {
+                let request = TransferRequest {
+                    sources: spec.from.clone(),
+                    dest: dest.clone(),
+                    recursive: spec.recursive,
+                    include: spec.include.clone(),
+                    exclude: spec.exclude.clone(),
+                    checksum: spec.checksum,
+                    retries: spec.retries.unwrap_or(TransferRequest::default().retries),
+                    identity: spec.identity.clone(),
+                    known_hosts: spec.known_hosts.clone(),
+                    ..TransferRequest::default()
+                };
+                let s = crate::transfer::transfer(&request)?;
+                record.inputs = spec
+                    .from
+                    .iter()
+                    .map(|l| Artifact {
+                        location: crate::location::redact(l),
+                        ..Artifact::default()
+                    })
+                    .collect();
+                record.outputs.extend(s.files.iter().map(|f| {
+                    Artifact {
+                        location: f.destination.clone(),
+                        rows: None,
+                        bytes: Some(f.size),
+                        sha256: f
+                            .checksum
+                            .as_deref()
+                            .and_then(|c| c.strip_prefix("sha256:"))
+                            .map(str::to_string),
+                    }
+                }));
+            }
         }
     }
     Ok(())

@@ -18,6 +18,8 @@ use crate::frame::{Frame, FrameData};
 pub enum Destination {
     Stdout,
     Path(PathBuf),
+    /// s3://, az://, gs:// or sftp://: written locally, then uploaded (store::spool).
+    Remote(String),
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +57,35 @@ pub fn write(frame: Frame, req: &WriteRequest) -> Result<WriteSummary> {
                 files: Vec::new(),
                 elapsed: started.elapsed(),
             })
+        }
+        Destination::Remote(url) => {
+            if !req.force && crate::store::spool::exists(url)? {
+                return Err(Error::usage(format!(
+                    "{}: already exists; pass --force to replace it",
+                    crate::location::redact(url)
+                )));
+            }
+            let name = url
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("output");
+            let dir = tempfile::Builder::new().prefix("etl-out-").tempdir()?;
+            crate::sink::cleanup::track(dir.path());
+            let local = dir.path().join(name);
+            let mut local_req = req.clone();
+            local_req.dest = Destination::Path(local.clone());
+            let result = write(frame, &local_req).and_then(|mut s| {
+                s.files = crate::store::spool::upload(&local, url)?
+                    .into_iter()
+                    .map(PathBuf::from)
+                    .collect();
+                s.elapsed = started.elapsed();
+                Ok(s)
+            });
+            crate::sink::cleanup::untrack(dir.path());
+            result
         }
         Destination::Path(target) => {
             if target.exists() && !req.force {

@@ -33,14 +33,34 @@ pub fn open(locations: &[Location], opts: &ReadOptions, prov: &Provenance) -> Re
         return add_source_column(frame, prov, "-");
     }
     let mut files = Vec::new();
+    // Remote files are downloaded first (store::spool); they keep their URL as name.
+    let mut spooled = std::collections::HashMap::new();
     for loc in locations {
-        files.extend(expand(loc)?);
+        if crate::store::spool::is_file_store(loc) {
+            for s in crate::store::spool::fetch(loc)? {
+                files.push(s.file.clone());
+                spooled.insert(s.file.path.clone(), (s.shown, s.temp));
+            }
+        } else {
+            files.extend(expand(loc)?);
+        }
     }
     let partition_types = partition_types(&files);
     let mut frames = Vec::with_capacity(files.len());
     for file in &files {
-        let shown = file.path.display().to_string();
-        let mut frame = open_file(&file.path, opts)?;
+        let spool = spooled.remove(&file.path);
+        let shown = match &spool {
+            Some((name, _)) => name.clone(),
+            None => file.path.display().to_string(),
+        };
+        let mut frame = match open_file(&file.path, opts) {
+            Ok(f) => f,
+            Err(e) if spool.is_some() => return Err(rename(e, &file.path, &shown)),
+            Err(e) => return Err(e),
+        };
+        if let Some((_, temp)) = spool {
+            frame = frame.with_temp(temp);
+        }
         if !file.partitions.is_empty() {
             let cols: Vec<Expr> = file
                 .partitions

@@ -631,3 +631,25 @@ fn nested_parquet_types_pass_through_pipes_and_json() {
     );
     assert!(!dir.path().join("n.orc").exists());
 }
+
+#[test]
+fn json_lines_named_json_read_as_spark_writes_them() {
+    let dir = tempdir();
+    let plain = dir.path().join("part-00000.json");
+    std::fs::write(
+        &plain,
+        "{\"id\":1,\"city\":\"A\"}\n{\"id\":2,\"city\":\"B\"}\n",
+    )
+    .unwrap();
+    assert_eq!(as_csv(&plain, &[]), "id,city\n1,A\n2,B\n");
+    let packed = dir.path().join("report.json.bz2");
+    ok(&[
+        "ingest",
+        plain.to_str().unwrap(),
+        "-o",
+        packed.to_str().unwrap(),
+        "--to",
+        "ndjson",
+    ]);
+    assert_eq!(as_csv(&packed, &[]), "id,city\n1,A\n2,B\n");
+}

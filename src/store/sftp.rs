@@ -1,0 +1,624 @@
+//! SFTP over SSH (russh + russh-sftp, pure Rust). Key-based login: the
+//! `--identity` file, else the ssh agent, else ~/.ssh/id_ed25519 and
+//! ~/.ssh/id_rsa; a password only when the URL carries one or
+//! ETL_SFTP_PASSWORD is set. The host key must be in known_hosts
+//! (`--accept-new-host-key` adds an unknown one, saying so; a changed key is
+//! always refused). Uploads go to a temporary name and are renamed when
+//! complete.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use russh::client::{self, Handle};
+use russh::keys::{self, PrivateKeyWithHashAlg, PublicKey};
+use russh_sftp::client::{RawSftpSession, SftpSession};
+use russh_sftp::protocol::{OpenFlags, StatusCode};
+use tokio::io::AsyncWriteExt;
+
+use super::{Entry, Fail, FailResult, Pending, Place, Reader, SshOptions, Stat, Written};
+use crate::error::{Error, Result};
+
+pub struct Sftp {
+    session: SftpSession,
+    raw: RawSftpSession,
+    _handle: Handle<HostCheck>,
+    /// `sftp://user@host:port` for messages.
+    base: String,
+}
+
+#[derive(Debug, Clone)]
+enum Verdict {
+    Known,
+    Added(PathBuf),
+    Unknown(String, PathBuf),
+    Changed(usize, PathBuf),
+    Failed(String),
+}
+
+struct HostCheck {
+    host: String,
+    port: u16,
+    known_hosts: PathBuf,
+    accept_new: bool,
+    verdict: Arc<Mutex<Option<Verdict>>>,
+}
+
+impl client::Handler for HostCheck {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &russh::keys::PublicKeyOrCertificate,
+    ) -> std::result::Result<bool, Self::Error> {
+        let russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } = key else {
+            self.set(Verdict::Failed(
+                "the server offered a host certificate; only plain host keys are supported".into(),
+            ));
+            return Ok(false);
+        };
+        let verdict = check_host(
+            &self.host,
+            self.port,
+            key,
+            &self.known_hosts,
+            self.accept_new,
+        );
+        let ok = matches!(verdict, Verdict::Known | Verdict::Added(_));
+        self.set(verdict);
+        Ok(ok)
+    }
+}
+
+impl HostCheck {
+    fn set(&self, v: Verdict) {
+        if let Ok(mut g) = self.verdict.lock() {
+            *g = Some(v);
+        }
+    }
+}
+
+fn check_host(host: &str, port: u16, key: &PublicKey, file: &PathBuf, accept_new: bool) -> Verdict {
+    match keys::check_known_hosts_path(host, port, key, file) {
+        Ok(true) => Verdict::Known,
+        Ok(false) => {
+            let fp = key.fingerprint(keys::HashAlg::Sha256).to_string();
+            if accept_new {
+                match keys::known_hosts::learn_known_hosts_path(host, port, key, file) {
+                    Ok(()) => Verdict::Added(file.clone()),
+                    Err(e) => Verdict::Failed(format!(
+                        "cannot add the host key to {}: {e}",
+                        file.display()
+                    )),
+                }
+            } else {
+                Verdict::Unknown(fp, file.clone())
+            }
+        }
+        Err(keys::Error::KeyChanged { line }) => Verdict::Changed(line, file.clone()),
+        Err(e) => Verdict::Failed(format!("cannot read {}: {e}", file.display())),
+    }
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// A russh-sftp error as a one-line message, and whether retrying may help.
+fn sftp_fail(e: russh_sftp::client::error::Error, shown: &str) -> Fail {
+    use russh_sftp::client::error::Error as E;
+    match e {
+        E::Status(s) => {
+            let what = match s.status_code {
+                StatusCode::NoSuchFile => "no such file or folder".to_string(),
+                StatusCode::PermissionDenied => "permission denied".to_string(),
+                StatusCode::ConnectionLost | StatusCode::NoConnection => {
+                    return Fail::transient(Error::io(format!("{shown}: connection lost")))
+                }
+                other => {
+                    if s.error_message.is_empty() {
+                        other.to_string()
+                    } else {
+                        s.error_message.clone()
+                    }
+                }
+            };
+            Fail::permanent(Error::io(format!("{shown}: {what}")))
+        }
+        E::Timeout => Fail::transient(Error::io(format!(
+            "{shown}: the SFTP server did not answer in time"
+        ))),
+        E::IO(m) => Fail::transient(Error::io(format!("{shown}: connection lost ({m})"))),
+        other => Fail::transient(Error::io(format!("{shown}: {other}"))),
+    }
+}
+
+pub fn io_fail(e: std::io::Error, shown: &str) -> Fail {
+    let text = crate::error::io_message(&e);
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("no such file") {
+        Fail::permanent(Error::io(format!("{shown}: no such file")))
+    } else if lower.contains("permission denied") {
+        Fail::permanent(Error::io(format!("{shown}: permission denied")))
+    } else {
+        Fail::transient(Error::io(format!("{shown}: connection lost ({text})")))
+    }
+}
+
+fn is_not_found(e: &russh_sftp::client::error::Error) -> bool {
+    matches!(e, russh_sftp::client::error::Error::Status(s) if s.status_code == StatusCode::NoSuchFile)
+}
+
+impl Sftp {
+    /// Connects, checks the host key, logs in and starts the SFTP subsystem.
+    pub async fn connect(url: &url::Url, shown: &str, ssh: &SshOptions) -> Result<(Sftp, String)> {
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{shown}: no host: write sftp://USER@HOST[:PORT]/PATH"
+                ))
+            })?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = url.port().unwrap_or(22);
+        let user = if url.username().is_empty() {
+            std::env::var("USER").unwrap_or_else(|_| "root".into())
+        } else {
+            percent_encoding::percent_decode_str(url.username())
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let path = percent_encoding::percent_decode_str(url.path())
+            .decode_utf8_lossy()
+            .into_owned();
+        let path = if path.len() > 1 {
+            path.trim_end_matches('/').to_string()
+        } else {
+            "/".to_string()
+        };
+        let base = format!("sftp://{user}@{host}:{port}");
+        let known_hosts = ssh
+            .known_hosts
+            .clone()
+            .or_else(|| home().map(|h| h.join(".ssh/known_hosts")))
+            .ok_or_else(|| Error::usage("no known_hosts file: pass --known-hosts FILE"))?;
+        let verdict = Arc::new(Mutex::new(None));
+        let handler = HostCheck {
+            host: host.clone(),
+            port,
+            known_hosts,
+            accept_new: ssh.accept_new_host_key,
+            verdict: verdict.clone(),
+        };
+        let config = Arc::new(client::Config {
+            inactivity_timeout: Some(Duration::from_secs(60)),
+            keepalive_interval: Some(Duration::from_secs(15)),
+            window_size: 16 << 20,
+            maximum_packet_size: 65535,
+            channel_buffer_size: 256,
+            nodelay: true,
+            ..Default::default()
+        });
+        let at = format!("{host}:{port}");
+        let connect = client::connect(config, (host.as_str(), port), handler);
+        let mut handle = match tokio::time::timeout(Duration::from_secs(20), connect).await {
+            Err(_) => {
+                return Err(Error::io(format!(
+                    "{shown}: no answer from {at} within 20 s"
+                )))
+            }
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) => {
+                let v = verdict.lock().ok().and_then(|g| g.clone());
+                return Err(connect_error(e, v, shown, &at));
+            }
+        };
+        if let Some(Verdict::Added(file)) = verdict.lock().ok().and_then(|g| g.clone()) {
+            // Never silent: the binary shows notices on stderr.
+            super::notice(format!("added the host key of {at} to {}", file.display()));
+        }
+        authenticate(&mut handle, &user, url, ssh, shown).await?;
+        let cfg = russh_sftp::client::Config {
+            max_concurrent_reads: 64,
+            max_concurrent_writes: 64,
+            request_timeout_secs: 60,
+            ..Default::default()
+        };
+        let session = SftpSession::new_with_config(open_channel(&handle, shown).await?, cfg)
+            .await
+            .map_err(|e| Error::io(format!("{shown}: SFTP start failed ({e})")))?;
+        let raw = RawSftpSession::new(open_channel(&handle, shown).await?);
+        raw.init()
+            .await
+            .map_err(|e| Error::io(format!("{shown}: SFTP start failed ({e})")))?;
+        raw.set_timeout(60);
+        Ok((
+            Sftp {
+                session,
+                raw,
+                _handle: handle,
+                base,
+            },
+            path,
+        ))
+    }
+
+    pub fn show(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}/{path}", self.base)
+        }
+    }
+
+    pub async fn stat(&self, path: &str) -> FailResult<Option<Stat>> {
+        match self.session.metadata(path).await {
+            Ok(m) if m.is_regular() => Ok(Some(Stat {
+                size: m.len(),
+                digests: Vec::new(),
+            })),
+            Ok(_) => Ok(None),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(sftp_fail(e, &self.show(path))),
+        }
+    }
+
+    pub async fn is_dir(&self, path: &str) -> FailResult<bool> {
+        match self.session.metadata(path).await {
+            Ok(m) => Ok(m.is_dir()),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(sftp_fail(e, &self.show(path))),
+        }
+    }
+
+    pub async fn list(&self, path: &str) -> FailResult<Vec<Entry>> {
+        let mut out = Vec::new();
+        let mut todo = vec![path.to_string()];
+        while let Some(dir) = todo.pop() {
+            let rd = self
+                .session
+                .read_dir(dir.clone())
+                .await
+                .map_err(|e| sftp_fail(e, &self.show(&dir)))?;
+            for entry in rd {
+                let name = entry.file_name();
+                if name == "." || name == ".." || name.contains(".etl-tmp-") {
+                    continue;
+                }
+                let full = if dir.ends_with('/') {
+                    format!("{dir}{name}")
+                } else {
+                    format!("{dir}/{name}")
+                };
+                let m = entry.metadata();
+                if m.is_dir() {
+                    todo.push(full);
+                } else if m.is_regular() {
+                    out.push(Entry {
+                        path: full,
+                        stat: Stat {
+                            size: m.len(),
+                            digests: Vec::new(),
+                        },
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn reader(&self, path: &str) -> FailResult<Reader> {
+        let shown = self.show(path);
+        let f = self
+            .session
+            .open(path)
+            .await
+            .map_err(|e| sftp_fail(e, &shown))?;
+        Ok(Reader::Sftp(Box::new(f), shown))
+    }
+
+    pub async fn delete(&self, path: &str) -> FailResult<()> {
+        match self.session.remove_file(path).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(sftp_fail(e, &self.show(path))),
+        }
+    }
+
+    async fn mkdirs(&self, dir: &str) -> FailResult<()> {
+        if dir.is_empty() || dir == "/" {
+            return Ok(());
+        }
+        if let Ok(m) = self.session.metadata(dir).await {
+            if m.is_dir() {
+                return Ok(());
+            }
+        }
+        if let Some((parent, _)) = dir.rsplit_once('/') {
+            Box::pin(self.mkdirs(parent)).await?;
+        }
+        match self.session.create_dir(dir).await {
+            Ok(()) => Ok(()),
+            Err(e) => match self.session.metadata(dir).await {
+                Ok(m) if m.is_dir() => Ok(()),
+                _ => Err(sftp_fail(e, &self.show(dir))),
+            },
+        }
+    }
+
+    pub async fn writer(self: &Arc<Self>, path: &str) -> FailResult<super::Writer> {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        self.mkdirs(dir).await?;
+        if self.is_dir(path).await? {
+            return Err(Fail::permanent(Error::io(format!(
+                "{}: is a folder; give a file name or end the destination with /",
+                self.show(path)
+            ))));
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let tmp_name = format!(".{name}.etl-tmp-{}-{nanos}", std::process::id());
+        let tmp = if dir.is_empty() {
+            tmp_name
+        } else {
+            format!("{dir}/{tmp_name}")
+        };
+        let file = self
+            .session
+            .open_with_flags(
+                tmp.clone(),
+                OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE,
+            )
+            .await
+            .map_err(|e| sftp_fail(e, &self.show(path)))?;
+        Ok(super::Writer::Sftp(SftpWriter {
+            conn: self.clone(),
+            file: Some(file),
+            tmp,
+            target: path.to_string(),
+            size: 0,
+        }))
+    }
+
+    /// Renames the finished temporary file over the target (posix-rename
+    /// where the server has it, else remove and rename).
+    pub async fn commit(&self, tmp: &str, target: &str) -> FailResult<()> {
+        let mut data = Vec::with_capacity(tmp.len() + target.len() + 8);
+        for s in [tmp, target] {
+            data.extend_from_slice(&(s.len() as u32).to_be_bytes());
+            data.extend_from_slice(s.as_bytes());
+        }
+        let posix = self.raw.extended("posix-rename@openssh.com", data).await;
+        let done = match posix {
+            Ok(russh_sftp::protocol::Packet::Status(s)) => s.status_code == StatusCode::Ok,
+            Ok(_) => true,
+            Err(_) => false,
+        };
+        if !done {
+            let _ = self.session.remove_file(target).await;
+            if let Err(e) = self.session.rename(tmp, target).await {
+                let _ = self.session.remove_file(tmp).await;
+                return Err(sftp_fail(e, &self.show(target)));
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn open_channel(
+    handle: &Handle<HostCheck>,
+    shown: &str,
+) -> Result<russh::ChannelStream<client::Msg>> {
+    let ch = handle
+        .channel_open_session()
+        .await
+        .map_err(|e| Error::io(format!("{shown}: cannot open an SSH channel ({e})")))?;
+    ch.request_subsystem(true, "sftp").await.map_err(|e| {
+        Error::io(format!(
+            "{shown}: the server refused the SFTP subsystem ({e})"
+        ))
+    })?;
+    Ok(ch.into_stream())
+}
+
+fn connect_error(e: russh::Error, verdict: Option<Verdict>, shown: &str, at: &str) -> Error {
+    match verdict {
+        Some(Verdict::Unknown(fp, file)) => {
+            return Error::io(format!(
+                "{shown}: unknown host key for {at} ({fp}) — not in {}; check it, then pass --accept-new-host-key to add it",
+                file.display()
+            ))
+        }
+        Some(Verdict::Changed(line, file)) => {
+            return Error::io(format!(
+                "{shown}: the host key of {at} has CHANGED (it differs from {} line {line}); refusing to connect — someone may be intercepting the connection; if the server's key really changed, remove that line",
+                file.display()
+            ))
+        }
+        Some(Verdict::Failed(m)) => return Error::io(format!("{shown}: {m}")),
+        _ => {}
+    }
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("refused") {
+        Error::io(format!(
+            "{shown}: connection refused by {at} (is the SSH server running on that port?)"
+        ))
+    } else if lower.contains("lookup")
+        || lower.contains("name or service")
+        || lower.contains("resolve")
+    {
+        Error::io(format!("{shown}: unknown host {at}"))
+    } else {
+        Error::io(format!("{shown}: cannot connect to {at} ({text})"))
+    }
+}
+
+async fn authenticate(
+    handle: &mut Handle<HostCheck>,
+    user: &str,
+    url: &url::Url,
+    ssh: &SshOptions,
+    shown: &str,
+) -> Result<()> {
+    let mut tried = Vec::new();
+    let rsa_hash = handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten();
+    let auth_err = |e: russh::Error| Error::io(format!("{shown}: login failed ({e})"));
+    let mut key_files = Vec::new();
+    if let Some(id) = &ssh.identity {
+        key_files.push(id.clone());
+    } else {
+        if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+            if let Ok(mut agent) = keys::agent::client::AgentClient::connect_env().await {
+                if let Ok(ids) = agent.request_identities().await {
+                    for id in ids {
+                        let keys::agent::AgentIdentity::PublicKey { key, .. } = id else {
+                            continue;
+                        };
+                        tried.push("ssh agent".to_string());
+                        let hash = if key.algorithm().is_rsa() {
+                            rsa_hash
+                        } else {
+                            None
+                        };
+                        if let Ok(r) = handle
+                            .authenticate_publickey_with(user, key, hash, &mut agent)
+                            .await
+                        {
+                            if r.success() {
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(h) = home() {
+            for name in ["id_ed25519", "id_rsa"] {
+                let p = h.join(".ssh").join(name);
+                if p.exists() {
+                    key_files.push(p);
+                }
+            }
+        }
+    }
+    for file in &key_files {
+        let key = match keys::load_secret_key(file, None) {
+            Ok(k) => k,
+            Err(e) => {
+                if ssh.identity.is_some() {
+                    return Err(Error::usage(format!(
+                        "{}: cannot use this key ({e}); encrypted keys work through ssh-agent",
+                        file.display()
+                    )));
+                }
+                continue;
+            }
+        };
+        tried.push(file.display().to_string());
+        let hash = if key.algorithm().is_rsa() {
+            rsa_hash
+        } else {
+            None
+        };
+        let r = handle
+            .authenticate_publickey(user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+            .await
+            .map_err(auth_err)?;
+        if r.success() {
+            return Ok(());
+        }
+    }
+    let password = url
+        .password()
+        .map(|p| {
+            percent_encoding::percent_decode_str(p)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .or_else(|| {
+            std::env::var("ETL_SFTP_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty())
+        });
+    if let Some(pw) = password {
+        tried.push("password".into());
+        let r = handle
+            .authenticate_password(user, pw)
+            .await
+            .map_err(auth_err)?;
+        if r.success() {
+            return Ok(());
+        }
+    }
+    let tried = if tried.is_empty() {
+        "no key found: pass --identity FILE, run an ssh agent, or create ~/.ssh/id_ed25519"
+            .to_string()
+    } else {
+        format!("tried {}", tried.join(", "))
+    };
+    Err(Error::io(format!(
+        "{shown}: authentication failed for user {user} ({tried})"
+    )))
+}
+
+pub struct SftpWriter {
+    conn: Arc<Sftp>,
+    file: Option<russh_sftp::client::fs::File>,
+    tmp: String,
+    target: String,
+    size: u64,
+}
+
+impl SftpWriter {
+    pub async fn write(&mut self, data: Bytes) -> FailResult<()> {
+        self.size += data.len() as u64;
+        let shown = self.conn.show(&self.target);
+        let f = self.file.as_mut().expect("open until finished");
+        f.write_all(&data).await.map_err(|e| io_fail(e, &shown))
+    }
+
+    pub async fn finish(mut self, place: &Place) -> FailResult<(Written, Pending)> {
+        let shown = self.conn.show(&self.target);
+        let mut f = self.file.take().expect("open until finished");
+        if let Err(e) = f.shutdown().await {
+            let _ = self.conn.session.remove_file(self.tmp.clone()).await;
+            return Err(io_fail(e, &shown));
+        }
+        drop(f);
+        let size = match self.conn.session.metadata(self.tmp.clone()).await {
+            Ok(m) => m.len(),
+            Err(e) => {
+                let _ = self.conn.session.remove_file(self.tmp.clone()).await;
+                return Err(sftp_fail(e, &shown));
+            }
+        };
+        Ok((
+            Written {
+                size,
+                ..Default::default()
+            },
+            Pending::Renamed {
+                place: place.clone(),
+                tmp: self.tmp.clone(),
+                target: self.target.clone(),
+            },
+        ))
+    }
+
+    pub async fn abort(mut self) {
+        drop(self.file.take());
+        let _ = self.conn.session.remove_file(self.tmp.clone()).await;
+    }
+}
