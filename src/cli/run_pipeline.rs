@@ -332,6 +332,23 @@ impl pipeline::Observer for RunLog<'_> {
             );
             return;
         }
+        if let Action::Transfer(t) = &stage.action {
+            let bytes: u64 = r.outputs.iter().filter_map(|o| o.bytes).sum();
+            let to: Vec<String> = t.to.iter().map(|l| etl::location::redact(l)).collect();
+            self.line(
+                Some(&stage.name),
+                "info",
+                &format!(
+                    "done in {:.2}s: {} files ({}) verified at {}",
+                    r.seconds,
+                    r.outputs.len(),
+                    human_bytes(bytes),
+                    to.join(", ")
+                ),
+                fields,
+            );
+            return;
+        }
         let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "?".into());
         let mut parts = vec![format!(
             "{} rows in, {} out",
