@@ -6,6 +6,8 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::location::{Location, Scheme};
 
+use super::mysql::{self, MysqlLoad};
+use super::postgres::{self, PgLoad};
 use super::sqlite::{self, SqliteLoad};
 use super::warehouse::{self, WarehouseLoad};
 
@@ -89,10 +91,26 @@ pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
             };
             sqlite::load(frame, &load)
         }
-        Location::Remote(r) => Err(Error::unsupported(format!(
-            "persisting to {}:// (the warehouse folder and sqlite:// targets work today)",
-            r.url.scheme()
-        ))),
+        Location::Remote(r) if r.scheme == Scheme::Postgres => {
+            let load = PgLoad {
+                url: r.url.clone(),
+                table: req.table.clone(),
+                mode: req.mode,
+                primary_key: req.primary_key.clone(),
+                evolve: req.evolve,
+            };
+            postgres::load(frame, &load)
+        }
+        Location::Remote(r) if r.scheme == Scheme::Mysql => {
+            let load = MysqlLoad {
+                url: r.url.clone(),
+                table: req.table.clone(),
+                mode: req.mode,
+                primary_key: req.primary_key.clone(),
+                evolve: req.evolve,
+            };
+            mysql::load(frame, &load)
+        }
         _ => unreachable!("validate() accepts only local folders and database URLs"),
     }
 }
