@@ -315,8 +315,16 @@ pub fn postgres_error(url: &url::Url, e: &tokio_postgres::Error) -> Error {
     )
 }
 
+/// The text on one line, with a part repeated by nested errors once only.
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut parts: Vec<&str> = Vec::new();
+    for p in flat.split(": ") {
+        if parts.last() != Some(&p) {
+            parts.push(p);
+        }
+    }
+    parts.join(": ")
 }
 
 /// MariaDB/MySQL connection settings: the URL, then MYSQL_PWD, MYSQL_HOST
@@ -426,6 +434,64 @@ pub fn staging_suffix() -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("{}_{nanos:x}", std::process::id())
+}
+
+/// A connected client on its own runtime.
+pub struct PgConn {
+    pub rt: tokio::runtime::Runtime,
+    pub client: tokio_postgres::Client,
+    pub url: url::Url,
+}
+
+impl PgConn {
+    pub fn err(&self, e: tokio_postgres::Error) -> Error {
+        postgres_error(&self.url, &e)
+    }
+}
+
+/// Connects with the URL's settings and the PG* variables; a failure is
+/// one line naming the server (password hidden), exit 3.
+pub fn connect_postgres(url: &url::Url) -> Result<PgConn> {
+    let cfg = postgres_config(url)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let client = rt.block_on(async {
+        let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
+            let mut e = postgres_error(url, &e);
+            e.kind = crate::error::ErrorKind::Io;
+            e.message = e.message.replacen(": ", ": cannot connect: ", 1);
+            e
+        })?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok::<_, Error>(client)
+    })?;
+    Ok(PgConn {
+        rt,
+        client,
+        url: url.clone(),
+    })
+}
+
+/// Connects with the URL's settings and MYSQL_PWD; a failure is one line
+/// naming the server (password hidden), exit 3.
+pub async fn connect_mysql(url: &url::Url) -> Result<mysql_async::Conn> {
+    let opts = mysql_opts(url)?;
+    let mut conn = mysql_async::Conn::new(opts).await.map_err(|e| {
+        let mut e = mysql_error(url, &e);
+        e.kind = crate::error::ErrorKind::Io;
+        e.message = e.message.replacen(": ", ": cannot connect: ", 1);
+        e
+    })?;
+    mysql_async::prelude::Queryable::query_drop(&mut conn, 
+        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', NAMES utf8mb4",
+    )
+    .await
+    .map_err(|e| mysql_error(url, &e))?;
+    Ok(conn)
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use mysql_async::Conn;
 use polars::prelude::*;
 
 use super::warehouse::{LoadMode, LoadSummary};
-use crate::db::{self, Dialect, TableName};
+use crate::db::{self, connect_mysql as connect, Dialect, TableName};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
@@ -152,24 +152,6 @@ pub fn load(frame: Frame, w: &MysqlLoad) -> Result<LoadSummary> {
         files: 0,
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-/// Connects with the URL's settings and MYSQL_PWD; a failure is one line
-/// naming the server (password hidden), exit 3.
-pub async fn connect(url: &url::Url) -> Result<Conn> {
-    let opts = db::mysql_opts(url)?;
-    let mut conn = Conn::new(opts).await.map_err(|e| {
-        let mut e = db::mysql_error(url, &e);
-        e.kind = crate::error::ErrorKind::Io;
-        e.message = e.message.replacen(": ", ": cannot connect: ", 1);
-        e
-    })?;
-    conn.query_drop(
-        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', NAMES utf8mb4",
-    )
-    .await
-    .map_err(|e| db::mysql_error(url, &e))?;
-    Ok(conn)
 }
 
 struct Existing {

@@ -24,7 +24,7 @@ use tokio_postgres::Client;
 
 use super::pgcopy::{self, PgType};
 use super::warehouse::{LoadMode, LoadSummary};
-use crate::db::{self, Dialect, TableName};
+use crate::db::{self, connect_postgres as connect, Dialect, PgConn, TableName};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
@@ -35,46 +35,6 @@ pub struct PgLoad {
     pub mode: LoadMode,
     pub primary_key: Vec<String>,
     pub evolve: bool,
-}
-
-/// A connected client on its own runtime.
-pub struct PgConn {
-    pub rt: tokio::runtime::Runtime,
-    pub client: Client,
-    pub url: url::Url,
-}
-
-impl PgConn {
-    pub fn err(&self, e: tokio_postgres::Error) -> Error {
-        db::postgres_error(&self.url, &e)
-    }
-}
-
-/// Connects with the URL's settings and the PG* variables; a failure is
-/// one line naming the server (password hidden), exit 3.
-pub fn connect(url: &url::Url) -> Result<PgConn> {
-    let cfg = db::postgres_config(url)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    let client = rt.block_on(async {
-        let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
-            let mut e = db::postgres_error(url, &e);
-            e.kind = crate::error::ErrorKind::Io;
-            e.message = e.message.replacen(": ", ": cannot connect: ", 1);
-            e
-        })?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok::<_, Error>(client)
-    })?;
-    Ok(PgConn {
-        rt,
-        client,
-        url: url.clone(),
-    })
 }
 
 struct Existing {
