@@ -486,11 +486,11 @@ pub async fn connect_mysql(url: &url::Url) -> Result<mysql_async::Conn> {
         e.message = e.message.replacen(": ", ": cannot connect: ", 1);
         e
     })?;
-    mysql_async::prelude::Queryable::query_drop(&mut conn, 
-        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', NAMES utf8mb4",
-    )
-    .await
-    .map_err(|e| mysql_error(url, &e))?;
+    // Strict: a bad value is an error, not a silent zero; times in UTC.
+    const SESSION: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', NAMES utf8mb4";
+    mysql_async::prelude::Queryable::query_drop(&mut conn, SESSION)
+        .await
+        .map_err(|e| mysql_error(url, &e))?;
     Ok(conn)
 }
 
