@@ -190,56 +190,38 @@ fn decoded(text: &str) -> String {
 /// PGPASSWORD, PGDATABASE and PGCONNECT_TIMEOUT for what it leaves out
 /// (as libpq does).
 pub fn postgres_config(url: &url::Url) -> Result<tokio_postgres::Config> {
-    let mut u = url.clone();
-    // tokio-postgres wants postgres:// or postgresql://.
-    if u.scheme() != "postgres" && u.scheme() != "postgresql" {
+    if url.scheme() != "postgres" && url.scheme() != "postgresql" {
         return Err(Error::usage(format!(
             "{}: not a postgres:// URL",
             shown(url)
         )));
     }
+    let env_port = match env("PGPORT") {
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| Error::usage(format!("PGPORT={p} is not a port number")))?,
+        ),
+        None => None,
+    };
+    let mut u = url.clone();
     let host_given = u.host_str().is_some_and(|h| !h.is_empty());
-    if !host_given {
-        // `postgres:///db`: the host comes from PGHOST below.
-        let _ = u.set_host(Some("localhost"));
+    if host_given && u.port().is_none() {
+        // tokio-postgres would add 5432 itself: PGPORT first.
+        if let Some(p) = env_port {
+            let _ = u.set_port(Some(p));
+        }
     }
     let mut cfg: tokio_postgres::Config = u
         .as_str()
         .parse()
         .map_err(|e| Error::usage(format!("{}: not a valid PostgreSQL URL ({e})", shown(url))))?;
     if !host_given {
-        cfg = tokio_postgres::Config::new();
-        if let Some(user) = (!url.username().is_empty()).then(|| decoded(url.username())) {
-            cfg.user(user);
+        // `postgres:///db`: the host (a name or a socket folder) from PGHOST.
+        let hosts = env("PGHOST").unwrap_or_else(|| "localhost".into());
+        for h in hosts.split(',') {
+            cfg.host(h);
         }
-        if let Some(p) = url.password() {
-            cfg.password(decoded(p));
-        }
-        let db = url.path().trim_start_matches('/');
-        if !db.is_empty() {
-            cfg.dbname(decoded(db));
-        }
-        match env("PGHOST") {
-            Some(h) => {
-                for h in h.split(',') {
-                    cfg.host(h);
-                }
-            }
-            None => {
-                cfg.host("localhost");
-            }
-        }
-        if let Some(port) = url.port() {
-            cfg.port(port);
-        }
-    }
-    if url.port().is_none() {
-        if let Some(p) = env("PGPORT") {
-            let port = p
-                .parse::<u16>()
-                .map_err(|_| Error::usage(format!("PGPORT={p} is not a port number")))?;
-            cfg.port(port);
-        }
+        cfg.port(url.port().or(env_port).unwrap_or(5432));
     }
     if cfg.get_user().is_none() {
         let user = env("PGUSER")

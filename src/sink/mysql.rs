@@ -247,9 +247,7 @@ async fn run(
             let rows = match loaded {
                 Ok(rows) => rows,
                 Err(e) => {
-                    let _ = conn
-                        .query_drop(format!("DROP TABLE IF EXISTS {fresh_q}"))
-                        .await;
+                    drop_table(conn, url, &fresh_q).await;
                     return Err(e);
                 }
             };
@@ -275,9 +273,7 @@ async fn run(
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    let _ = conn
-                        .query_drop(format!("DROP TABLE IF EXISTS {fresh_q}"))
-                        .await;
+                    drop_table(conn, url, &fresh_q).await;
                     return Err(me(e));
                 }
             }
@@ -353,6 +349,19 @@ async fn run(
                 .await;
             Ok(rows)
         }
+    }
+}
+
+/// Drops a half-loaded new table; over a fresh connection when the load
+/// broke this one.
+async fn drop_table(conn: &mut Conn, url: &url::Url, table: &str) {
+    let sql = format!("DROP TABLE IF EXISTS {table}");
+    if conn.query_drop(&sql).await.is_ok() {
+        return;
+    }
+    if let Ok(mut fresh) = connect(url).await {
+        let _ = fresh.query_drop(&sql).await;
+        let _ = fresh.disconnect().await;
     }
 }
 

@@ -3,12 +3,15 @@
 
 mod clean;
 mod common;
+mod dbs;
 mod docs;
 mod head;
 mod healthcare;
 mod ingest;
+mod ingest_db;
 mod ingest_errors;
 mod inspect;
 mod persist;
+mod persist_db;
 mod pipes;
 mod transform;
