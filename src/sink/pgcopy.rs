@@ -420,17 +420,25 @@ mod tests {
         for (v, s, text) in [
             (12345i128, 2usize, "123.45"),
             (-12345, 2, "-123.45"),
-            (0, 3, "0.000"),
             (1, 0, "1"),
-            (100000000, 0, "100000000"),
             (5, 4, "0.0005"),
-            (-10000, 4, "-1.0000"),
             (123456789012345678, 6, "123456789012.345678"),
         ] {
             let mut out = Vec::new();
             numeric(v, s, &mut out);
             assert_eq!(out, reference(text), "{text}");
         }
+        // Trailing zero groups are left out (as PostgreSQL itself stores them).
+        let mut out = Vec::new();
+        numeric(100_000_000, 0, &mut out);
+        assert_eq!(out, [0, 1, 0, 2, 0, 0, 0, 0, 0, 1]);
+        let mut out = Vec::new();
+        numeric(-10_000, 4, &mut out);
+        assert_eq!(out, [0, 1, 0, 0, 0x40, 0, 0, 4, 0, 1]);
+        // Zero keeps its display scale (PostgreSQL shows 0.000).
+        let mut out = Vec::new();
+        numeric(0, 3, &mut out);
+        assert_eq!(out, [0, 0, 0, 0, 0, 0, 0, 3]);
     }
 
     #[test]
