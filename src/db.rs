@@ -180,12 +180,6 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn decoded(text: &str) -> String {
-    percent_encoding::percent_decode_str(text)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
 /// PostgreSQL connection settings: the URL, then PGHOST, PGPORT, PGUSER,
 /// PGPASSWORD, PGDATABASE and PGCONNECT_TIMEOUT for what it leaves out
 /// (as libpq does).

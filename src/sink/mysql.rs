@@ -385,7 +385,7 @@ fn merge_sql(
                 .iter()
                 .map(|k| Dialect::Mysql.ident(k))
                 .collect::<Result<_>>()?;
-            if old.unique.iter().any(|u| *u == wanted) {
+            if old.unique.contains(&wanted) {
                 let sets: Vec<String> = columns
                     .iter()
                     .filter(|c| !c.key)

@@ -167,7 +167,7 @@ async fn run(
             tx.batch_execute(&format!("CREATE TABLE {fill} ({ddl_cols})"))
                 .await
                 .map_err(pe)?;
-            rows = copy_in(&tx, conn, frame, &fill, &list, columns).await?;
+            rows = copy_in(tx, conn, frame, &fill, &list, columns).await?;
             if old.is_some() {
                 tx.batch_execute(&format!(
                     "DROP TABLE {target}; ALTER TABLE {fill} RENAME TO {}",
@@ -204,7 +204,7 @@ async fn run(
                     .is_some_and(|o| o.1 == c.2.sql())
             });
             if mode == LoadMode::Append && same_types {
-                rows = copy_in(&tx, conn, frame, target, &list, columns).await?;
+                rows = copy_in(tx, conn, frame, target, &list, columns).await?;
             } else {
                 let staging = "etl_staging";
                 tx.batch_execute(&format!(
@@ -212,7 +212,7 @@ async fn run(
                 ))
                 .await
                 .map_err(pe)?;
-                rows = copy_in(&tx, conn, frame, staging, &list, columns).await?;
+                rows = copy_in(tx, conn, frame, staging, &list, columns).await?;
                 let sql = match mode {
                     LoadMode::Append => {
                         format!("INSERT INTO {target} ({list}) SELECT {list} FROM {staging}")
@@ -254,7 +254,7 @@ fn upsert_sql(
         format!("SELECT DISTINCT ON ({keys}) {list} FROM {staging} ORDER BY {keys}, ctid DESC");
     let mut wanted: Vec<String> = pk_names.to_vec();
     wanted.sort();
-    if old.unique.iter().any(|u| *u == wanted) {
+    if old.unique.contains(&wanted) {
         let sets: Vec<String> = columns
             .iter()
             .filter(|c| !pk_names.contains(&c.0))

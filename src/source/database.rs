@@ -852,9 +852,8 @@ fn sqlite_read(url: &url::Url, sql: &str, out: &mut Out) -> Result<()> {
         }
     }
     while let Some(row) = rows.next().map_err(sq)? {
-        for i in 0..n {
-            let v = row.get_ref(i).map_err(sq)?;
-            push(&mut batcher.builders[i], v, &names[i])?;
+        for (i, (b, name)) in batcher.builders.iter_mut().zip(&names).enumerate() {
+            push(b, row.get_ref(i).map_err(sq)?, name)?;
         }
         if !batcher.row_done(out)? {
             return Ok(());
