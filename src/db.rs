@@ -240,7 +240,8 @@ pub fn postgres_config(url: &url::Url) -> Result<tokio_postgres::Config> {
         cfg.connect_timeout(std::time::Duration::from_secs(secs.max(1)));
     }
     if cfg.get_application_name().is_none() {
-        cfg.application_name("etl");
+        // The process id lets a DBA (and the tests) tell runs apart.
+        cfg.application_name(&format!("etl/{}", std::process::id()));
     }
     Ok(cfg)
 }

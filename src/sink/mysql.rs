@@ -239,9 +239,17 @@ async fn run(
     };
     match (&old, w.mode) {
         (None, _) | (Some(_), LoadMode::FullRefresh) => {
-            let suffix = db::staging_suffix();
+            // Names derived from the target: what a killed run left behind
+            // is dropped by the next one.
+            let suffix = scratch_suffix(name);
             let fresh = name.sibling(format!("etl_new_{suffix}"));
             let fresh_q = fresh.quoted(Dialect::Mysql)?;
+            let aside_q = name
+                .sibling(format!("etl_old_{suffix}"))
+                .quoted(Dialect::Mysql)?;
+            conn.query_drop(format!("DROP TABLE IF EXISTS {fresh_q}, {aside_q}"))
+                .await
+                .map_err(me)?;
             conn.query_drop(ddl(&fresh_q, false)).await.map_err(me)?;
             let loaded = load_data(conn, url, frame, &fresh_q, columns).await;
             let rows = match loaded {
@@ -252,9 +260,7 @@ async fn run(
                 }
             };
             let swap = if old.is_some() {
-                let aside = name
-                    .sibling(format!("etl_old_{suffix}"))
-                    .quoted(Dialect::Mysql)?;
+                let aside = aside_q.clone();
                 conn.query_drop(format!(
                     "RENAME TABLE {target} TO {aside}, {fresh_q} TO {target}"
                 ))
@@ -350,6 +356,14 @@ async fn run(
             Ok(rows)
         }
     }
+}
+
+/// A short suffix derived from the target's name, for its scratch tables
+/// (`etl_new_<suffix>`, `etl_old_<suffix>`).
+pub fn scratch_suffix(name: &TableName) -> String {
+    use sha2::Digest;
+    let key = format!("{}\u{0}{}", name.schema.as_deref().unwrap_or(""), name.name);
+    hex::encode(&sha2::Sha256::digest(key.as_bytes())[..8])
 }
 
 /// Drops a half-loaded new table; over a fresh connection when the load
