@@ -460,7 +460,17 @@ async fn load_data(
     let failure: std::sync::Arc<std::sync::Mutex<Option<Error>>> = Default::default();
     let types: Vec<MyType> = columns.iter().map(|c| c.ty.clone()).collect();
     let fail = failure.clone();
+    // Dropped when the statement is over: stops a producer the server no
+    // longer reads from (an error before or during the transfer).
+    let (cancel_tx, mut cancel_rx) = futures::channel::oneshot::channel::<()>();
     let producer = std::thread::spawn(move || {
+        let mut send = |item: std::io::Result<bytes::Bytes>| {
+            let send = Box::pin(sender.send(item));
+            matches!(
+                futures::executor::block_on(futures::future::select(send, &mut cancel_rx)),
+                futures::future::Either::Left((Ok(()), _))
+            )
+        };
         let mut rows = 0u64;
         for batch in stream.batches {
             let mut out = Vec::new();
@@ -470,13 +480,13 @@ async fn load_data(
             });
             match step {
                 Ok(()) => {
-                    if sender.blocking_send(Ok(bytes::Bytes::from(out))).is_err() {
+                    if !send(Ok(bytes::Bytes::from(out))) {
                         return rows;
                     }
                 }
                 Err(e) => {
                     *fail.lock().unwrap() = Some(e);
-                    let _ = sender.blocking_send(Err(std::io::Error::other("the input failed")));
+                    send(Err(std::io::Error::other("the input failed")));
                     return rows;
                 }
             }
@@ -510,6 +520,7 @@ async fn load_data(
         targets.join(", ")
     );
     let result = conn.query_drop(sql).await;
+    drop(cancel_tx);
     let produced = producer
         .join()
         .map_err(|_| Error::data("the batch encoder failed"))?;
