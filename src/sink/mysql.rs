@@ -446,6 +446,9 @@ async fn warnings(conn: &mut Conn, url: &url::Url) -> Result<()> {
     )))
 }
 
+/// Bytes per LOAD DATA packet.
+const PACKET: usize = 1 << 20;
+
 /// `LOAD DATA LOCAL INFILE` into `table`, the rows streamed from the
 /// frame's batches (read and encoded on a thread of their own).
 async fn load_data(
@@ -480,8 +483,13 @@ async fn load_data(
             });
             match step {
                 Ok(()) => {
-                    if !send(Ok(bytes::Bytes::from(out))) {
-                        return rows;
+                    // Each chunk is one protocol packet: stay well under
+                    // the server's max_allowed_packet.
+                    let all = bytes::Bytes::from(out);
+                    for at in (0..all.len()).step_by(PACKET) {
+                        if !send(Ok(all.slice(at..(at + PACKET).min(all.len())))) {
+                            return rows;
+                        }
                     }
                 }
                 Err(e) => {
