@@ -2,6 +2,7 @@
 //! tables; it never parses argv, prints or draws. See DESIGN.md for the
 //! data flow: location → store → format → frame → ops → sink.
 
+pub mod db;
 pub mod dtype;
 pub mod error;
 pub mod format;

@@ -14,6 +14,7 @@ use clap::Args;
 use etl::error::{Error, Result};
 use etl::frame::Frame;
 use etl::sink::{Destination, WriteSummary};
+use etl::source::database::DbRead;
 use etl::source::Provenance;
 use polars::prelude::*;
 
@@ -25,7 +26,16 @@ use super::output::{human_bytes, preview, Printer};
   etl ingest sales.csv -o sales.parquet
   etl ingest 'landing/*.csv' --add-source-column file -o all.parquet
   etl ingest spark_out/ --select id,name | etl ingest -o part.csv.gz
-  etl ingest report.parquet --to orc --compression snappy --split 2 -o report/")]
+  etl ingest report.parquet --to orc --compression snappy --split 2 -o report/
+  etl ingest postgres://etl@db/health --query 'select * from presc where year = 2021' -o presc.parquet
+  etl ingest mysql://etl@db/shop --table orders | etl persist sqlite://local.db --table orders
+  etl ingest sqlite://local.db --table orders --to csv
+
+Databases: postgres:// (PGPASSWORD, PGUSER, PGHOST, PGPORT, PGDATABASE fill what the URL
+leaves out), mysql:// or mariadb:// (MYSQL_PWD), sqlite://PATH. Rows stream out in batches of
+65536. Types: integers, floats, booleans, text, binary, dates, timestamps (timestamptz as
+UTC), times and numeric(p,s)/DECIMAL(p,s) up to 38 digits map to the same polars types;
+numeric without precision reads as float64; other types must be cast in --query.")]
 pub struct IngestArgs {
     /// Inputs: files, folders of part files (Spark/Hive layouts), globs (quote them), or - for stdin.
     /// With none, reads stdin. Several inputs are concatenated by column name.
@@ -55,6 +65,20 @@ pub struct IngestArgs {
     #[arg(long, value_name = "NAME", help_heading = "Table options")]
     pub add_source_column: Option<String>,
 
+    /// Database input: read the rows of this SQL query, sent as written
+    /// (postgres://, mysql://, sqlite:// inputs).
+    #[arg(
+        long,
+        value_name = "SQL",
+        help_heading = "Database options",
+        conflicts_with = "table"
+    )]
+    pub query: Option<String>,
+
+    /// Database input: read every row of this table (TABLE or SCHEMA.TABLE; names are quoted as written).
+    #[arg(long, value_name = "NAME", help_heading = "Database options")]
+    pub table: Option<String>,
+
     /// Add a column with the time of this ingest (UTC timestamp, the same for every row).
     #[arg(long, value_name = "NAME", help_heading = "Table options")]
     pub add_ingest_time: Option<String>,
@@ -72,7 +96,27 @@ pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
     let prov = Provenance {
         source_column: args.add_source_column.clone(),
     };
-    let mut frame = etl::source::open(&locations, &read, &prov)?;
+    let what = match (&args.query, &args.table) {
+        (Some(q), _) => Some(DbRead::Query(q.clone())),
+        (None, Some(t)) => Some(DbRead::Table(t.clone())),
+        (None, None) => None,
+    };
+    let mut frame = match what {
+        Some(what) => {
+            let [location] = locations.as_slice() else {
+                return Err(Error::usage(
+                    "--query and --table read from exactly one database input (postgres://, mysql://, sqlite://)",
+                ));
+            };
+            if args.add_source_column.is_some() {
+                return Err(Error::usage(
+                    "--add-source-column names input files; a database input has none",
+                ));
+            }
+            etl::source::open_database(location, &what)?
+        }
+        None => etl::source::open(&locations, &read, &prov)?,
+    };
     frame = shape(frame, &args)?;
     match plan {
         OutputPlan::Preview => preview(frame, 10),

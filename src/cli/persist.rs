@@ -17,20 +17,37 @@ use super::output::Printer;
 #[derive(Debug, Args)]
 #[command(
     after_help = "Modes: append (default) adds rows; full-refresh replaces the table; truncate replaces
-the rows; incremental upserts on --primary-key; overwrite-partitions replaces only the
-partitions present in the new rows. A failed load leaves the table as it was.
+the rows and keeps the table (DDL, grants); incremental upserts on --primary-key;
+overwrite-partitions (warehouse only) replaces only the partitions present in the new rows.
+A failed or killed load leaves the table as it was.
+
+Targets:
+  DIR/                 Hive-style warehouse folder: DIR/<db>/<table>/<col>=<value>/part-*.parquet
+  sqlite://PATH.db     one transaction (staging table, swap or merge)
+  postgres://U@H/DB    binary COPY in one transaction (TEMP staging table for truncate and
+                       incremental: INSERT ... ON CONFLICT); PGPASSWORD, PGUSER, PGHOST, PGPORT,
+                       PGDATABASE fill what the URL leaves out
+  mysql://U@H/DB       LOAD DATA LOCAL INFILE streamed from memory; new tables are swapped in
+                       with RENAME TABLE, incremental uses ON DUPLICATE KEY UPDATE; MYSQL_PWD
+A missing table is created: ints, floats, decimals, bools, text, binary, dates, timestamps
+(with time zone: timestamptz in PostgreSQL, UTC DATETIME(6) in MariaDB), times. Names are
+quoted exactly as written (case kept): --table 'Sales 2026' or SCHEMA.TABLE, \"a.b\" for a
+dot inside a name. Passwords never appear in messages (postgres://etl:***@host/db).
 
 Examples:
   etl ingest presc.csv | etl persist warehouse/ --table prescpipeline.df_presc_final --partition-by delivery_date
-  etl persist warehouse/ --table sales -i sales.parquet --mode incremental --primary-key id"
+  etl persist warehouse/ --table sales -i sales.parquet --mode incremental --primary-key id
+  etl persist postgres://etl@db/health --table public.df_presc_final -i presc.parquet --mode truncate
+  etl persist mysql://etl@db/health --table df_city_final -i city.parquet --mode full-refresh --json"
 )]
 pub struct PersistArgs {
-    /// Where to load: a warehouse folder (Hive-style Parquet) or sqlite://PATH.db.
-    /// postgres:// and mysql:// are the next targets to land.
+    /// Where to load: a warehouse folder (Hive-style Parquet), sqlite://PATH.db,
+    /// postgres://USER@HOST/DB or mysql://USER@HOST/DB.
     #[arg(value_name = "TARGET")]
     pub target: String,
 
-    /// The table: DB.TABLE, or TABLE in database `default`.
+    /// The table: DB.TABLE or TABLE (database `default` in a warehouse; the URL's schema or
+    /// database in PostgreSQL and MariaDB).
     #[arg(long, value_name = "NAME")]
     pub table: String,
 
@@ -42,11 +59,13 @@ pub struct PersistArgs {
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub partition_by: Vec<String>,
 
-    /// The key for --mode incremental (comma-separated columns).
+    /// The key for --mode incremental (comma-separated columns); a table etl creates gets it as
+    /// its primary key.
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub primary_key: Vec<String>,
 
-    /// Allow new columns in the new rows (older rows read them as null).
+    /// Allow new columns in the new rows (added to the table; older rows read them as null).
+    /// Without it, a schema difference is an error listing the columns.
     #[arg(long)]
     pub evolve: bool,
 

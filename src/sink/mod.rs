@@ -3,7 +3,10 @@
 
 pub mod cleanup;
 pub mod file;
+pub mod mysql;
 pub mod persist;
+pub mod pgcopy;
+pub mod postgres;
 pub mod sqlite;
 pub mod warehouse;
 pub mod writers;

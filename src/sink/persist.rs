@@ -6,6 +6,8 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::location::{Location, Scheme};
 
+use super::mysql::{self, MysqlLoad};
+use super::postgres::{self, PgLoad};
 use super::sqlite::{self, SqliteLoad};
 use super::warehouse::{self, WarehouseLoad};
 
@@ -18,7 +20,8 @@ pub struct PersistRequest {
     /// `db.table` or `table`.
     pub table: String,
     pub mode: LoadMode,
-    /// Hive partition columns (warehouse folder only).
+    /// Hive partition columns (warehouse folder); in a database, the columns
+    /// whose values overwrite-partitions replaces.
     pub partition_by: Vec<String>,
     /// The upsert key for `incremental`.
     pub primary_key: Vec<String>,
@@ -95,10 +98,32 @@ pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
             };
             sqlite::load(frame, &load)
         }
-        Location::Remote(r) => Err(Error::unsupported(format!(
-            "persisting to {}:// (the warehouse folder and sqlite:// targets work today)",
-            r.url.scheme()
-        ))),
+        Location::Remote(r) if r.scheme == Scheme::Postgres => {
+            let load = PgLoad {
+                url: r.url.clone(),
+                table: req.table.clone(),
+                mode: req.mode,
+                primary_key: req.primary_key.clone(),
+                partition_by: req.partition_by.clone(),
+                evolve: req.evolve,
+            };
+            postgres::load(frame, &load)
+        }
+        Location::Remote(r) if r.scheme == Scheme::Mysql => {
+            if req.mode == LoadMode::OverwritePartitions {
+                return Err(Error::unsupported(
+                    "mode overwrite-partitions in MariaDB/MySQL (PostgreSQL, SQLite and the warehouse folder have it)",
+                ));
+            }
+            let load = MysqlLoad {
+                url: r.url.clone(),
+                table: req.table.clone(),
+                mode: req.mode,
+                primary_key: req.primary_key.clone(),
+                evolve: req.evolve,
+            };
+            mysql::load(frame, &load)
+        }
         _ => unreachable!("validate() accepts only local folders and database URLs"),
     }
 }

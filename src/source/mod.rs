@@ -3,6 +3,7 @@
 //! ([`concat_by_name`]).
 
 mod concat;
+pub mod database;
 mod expand;
 
 use std::io::Read;
@@ -31,6 +32,11 @@ pub fn open(locations: &[Location], opts: &ReadOptions, prov: &Provenance) -> Re
     if locations.is_empty() || (locations.len() == 1 && locations[0].is_stdio()) {
         let frame = open_stdin(opts)?;
         return add_source_column(frame, prov, "-");
+    }
+    if let Some(db) = locations.iter().find(|l| database::is_database(l)) {
+        return Err(Error::usage(format!(
+            "{db}: reading a database needs --query SQL or --table NAME (one database input at a time)"
+        )));
     }
     let mut files = Vec::new();
     // Remote files are downloaded first (store::spool); they keep their URL as name.
@@ -116,6 +122,17 @@ fn add_source_column(frame: Frame, prov: &Provenance, shown: &str) -> Result<Fra
             let (name, value) = (name.clone(), shown.to_string());
             frame.map_keep_rows(move |lf| lf.with_column(lit(value.clone()).alias(name.as_str())))
         }
+    }
+}
+
+/// Opens the rows of a query or table in a database (postgres://,
+/// mysql://, sqlite://) as a frame of batches.
+pub fn open_database(location: &Location, what: &database::DbRead) -> Result<Frame> {
+    match location {
+        Location::Remote(r) if database::is_database(location) => database::open(r, what),
+        other => Err(Error::usage(format!(
+            "{other}: --query and --table read from a database URL (postgres://, mysql://, sqlite://)"
+        ))),
     }
 }
 

@@ -3,13 +3,16 @@
 
 mod clean;
 mod common;
+mod dbs;
 mod docs;
 mod head;
 mod healthcare;
 mod ingest;
+mod ingest_db;
 mod ingest_errors;
 mod inspect;
 mod persist;
+mod persist_db;
 mod pipeline_e2e;
 mod pipes;
 mod run_pipeline;

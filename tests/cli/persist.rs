@@ -181,17 +181,17 @@ fn bad_table_names_and_database_targets_are_refused_clearly() {
     let r = fails(
         &[
             "persist",
-            "postgres://etl:secret@127.0.0.1/db",
+            "postgres://etl:secret@127.0.0.1:1/db",
             "--table",
             "t",
             "-i",
             &f,
         ],
-        2,
+        3,
     );
     assert!(
         r.stderr
-            .contains("not supported yet: persisting to postgres://"),
+            .contains("postgres://etl:***@127.0.0.1:1/db: cannot connect"),
         "{}",
         r.stderr
     );

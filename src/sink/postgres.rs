@@ -1,0 +1,373 @@
+//! PostgreSQL target: binary COPY (never row-by-row INSERT), in ONE
+//! transaction, so a failure at any point — a bad value, a constraint
+//! violation, a lost connection, a killed process — leaves the table as it
+//! was.
+//!
+//! - new table: created and filled inside the transaction (invisible to
+//!   others until the commit);
+//! - full-refresh: a new table is filled under a temporary name, then the old
+//!   one is dropped and the new one renamed, before the commit;
+//! - append: COPY straight into the table when its column types are the ones
+//!   etl would create, otherwise through a TEMP staging table;
+//! - truncate: COPY into a TEMP staging table, then `TRUNCATE` (DDL and
+//!   grants kept) and `INSERT ... SELECT`;
+//! - incremental: COPY into a TEMP staging table, then `INSERT ... ON CONFLICT
+//!   (key) DO UPDATE` (or delete-and-insert when the table has no unique key
+//!   on those columns).
+//!
+//! TEMP tables belong to the session: a killed process leaves none behind.
+
+use std::time::Instant;
+
+use futures::SinkExt;
+use tokio_postgres::Client;
+
+use super::pgcopy::{self, PgType};
+use super::warehouse::{LoadMode, LoadSummary};
+use crate::db::{self, connect_postgres as connect, Dialect, PgConn, TableName};
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+
+#[derive(Debug, Clone)]
+pub struct PgLoad {
+    pub url: url::Url,
+    pub table: String,
+    pub mode: LoadMode,
+    pub primary_key: Vec<String>,
+    /// For overwrite-partitions: rows with the new rows' values of these columns are replaced.
+    pub partition_by: Vec<String>,
+    pub evolve: bool,
+}
+
+struct Existing {
+    columns: Vec<(String, String)>,
+    /// Column sets of the table's unique indexes (primary key included).
+    unique: Vec<Vec<String>>,
+}
+
+async fn existing(client: &Client, table: &str) -> Result<Option<Existing>, tokio_postgres::Error> {
+    let Some(row) = client
+        .query_opt(
+            "SELECT c.oid::int8 FROM pg_class c WHERE c.oid = to_regclass($1)",
+            &[&table],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let oid: i64 = row.get(0);
+    let columns = client
+        .query(
+            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = $1::int8::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            &[&oid],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect();
+    let unique = client
+        .query(
+            "SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+             WHERE i.indrelid = $1::int8::oid AND i.indisunique AND i.indpred IS NULL \
+             GROUP BY i.indexrelid",
+            &[&oid],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get::<_, Vec<String>>(0))
+        .collect();
+    Ok(Some(Existing { columns, unique }))
+}
+
+pub fn load(frame: Frame, w: &PgLoad) -> Result<LoadSummary> {
+    let started = Instant::now();
+    let mut frame = frame;
+    let schema = frame.schema()?;
+    crate::names::require_columns(&schema, &w.primary_key, "--primary-key")?;
+    crate::names::require_columns(&schema, &w.partition_by, "--partition-by")?;
+    if w.mode == LoadMode::Incremental && w.primary_key.is_empty() {
+        return Err(Error::usage("--mode incremental needs --primary-key COLS"));
+    }
+    let mut columns = Vec::with_capacity(schema.len());
+    for (name, dtype) in schema.iter() {
+        let Some(t) = PgType::for_dtype(dtype) else {
+            return Err(Error::unsupported(format!(
+                "column '{name}' of type {dtype} in PostgreSQL (cast it to text or split it first)"
+            )));
+        };
+        columns.push((name.to_string(), Dialect::Postgres.ident(name)?, t));
+    }
+    if columns.is_empty() {
+        return Err(Error::data("the table has no columns"));
+    }
+    let name = TableName::parse(&w.table)?;
+    let target = name.quoted(Dialect::Postgres)?;
+    let conn = connect(&w.url)?;
+    let shown = format!("{}#{}", db::shown(&w.url), w.table);
+    let rows = conn
+        .rt
+        .block_on(run(&conn, frame, w, &name, &target, &columns))?;
+    Ok(LoadSummary {
+        target: shown,
+        mode: w.mode.name().to_string(),
+        rows,
+        partitions: 0,
+        files: 0,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+type Col = (String, String, PgType);
+
+async fn run(
+    conn: &PgConn,
+    frame: Frame,
+    w: &PgLoad,
+    name: &TableName,
+    target: &str,
+    columns: &[Col],
+) -> Result<u64> {
+    let pe = |e: tokio_postgres::Error| conn.err(e);
+    let client = &conn.client;
+    let old = existing(client, target).await.map_err(pe)?;
+    let new_names: Vec<String> = columns.iter().map(|c| c.0.clone()).collect();
+    if let Some(old) = &old {
+        if w.mode != LoadMode::FullRefresh {
+            let old_names: Vec<String> = old.columns.iter().map(|c| c.0.clone()).collect();
+            db::check_columns(&old_names, &new_names, w.evolve, &w.table)?;
+        }
+    }
+    let list = columns
+        .iter()
+        .map(|c| c.1.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ddl_cols = columns
+        .iter()
+        .map(|c| format!("{} {}", c.1, c.2.sql()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let pk = w
+        .primary_key
+        .iter()
+        .map(|k| Dialect::Postgres.ident(k))
+        .collect::<Result<Vec<_>>>()?;
+    let tx = client;
+    tx.batch_execute("BEGIN").await.map_err(pe)?;
+    let result = async {
+    let rows;
+    match (&old, w.mode) {
+        (None, _) | (Some(_), LoadMode::FullRefresh) => {
+            // A new table under a temporary name when replacing one.
+            let fill = match &old {
+                None => target.to_string(),
+                Some(_) => name
+                    .sibling(format!("etl_new_{}", db::staging_suffix()))
+                    .quoted(Dialect::Postgres)?,
+            };
+            tx.batch_execute(&format!("CREATE TABLE {fill} ({ddl_cols})"))
+                .await
+                .map_err(pe)?;
+            rows = copy_in(tx, conn, frame, &fill, &list, columns).await?;
+            if old.is_some() {
+                tx.batch_execute(&format!(
+                    "DROP TABLE {target}; ALTER TABLE {fill} RENAME TO {}",
+                    Dialect::Postgres.ident(&name.name)?
+                ))
+                .await
+                .map_err(pe)?;
+            }
+            if !pk.is_empty() {
+                tx.batch_execute(&format!(
+                    "ALTER TABLE {target} ADD PRIMARY KEY ({})",
+                    pk.join(", ")
+                ))
+                .await
+                .map_err(pe)?;
+            }
+        }
+        (Some(old), mode) => {
+            for c in columns {
+                if !old.columns.iter().any(|o| o.0 == c.0) {
+                    tx.batch_execute(&format!(
+                        "ALTER TABLE {target} ADD COLUMN {} {}",
+                        c.1,
+                        c.2.sql()
+                    ))
+                    .await
+                    .map_err(pe)?;
+                }
+            }
+            let same_types = columns.iter().all(|c| {
+                old.columns
+                    .iter()
+                    .find(|o| o.0 == c.0)
+                    .is_some_and(|o| o.1 == c.2.sql())
+            });
+            if mode == LoadMode::Append && same_types {
+                rows = copy_in(tx, conn, frame, target, &list, columns).await?;
+            } else {
+                let staging = "etl_staging";
+                tx.batch_execute(&format!(
+                    "CREATE TEMP TABLE {staging} ({ddl_cols}) ON COMMIT DROP"
+                ))
+                .await
+                .map_err(pe)?;
+                rows = copy_in(tx, conn, frame, staging, &list, columns).await?;
+                let sql = match mode {
+                    LoadMode::Append => {
+                        format!("INSERT INTO {target} ({list}) SELECT {list} FROM {staging}")
+                    }
+                    LoadMode::Truncate => format!(
+                        "TRUNCATE {target}; INSERT INTO {target} ({list}) SELECT {list} FROM {staging}"
+                    ),
+                    LoadMode::Incremental => {
+                        upsert_sql(target, staging, &list, columns, &pk, &w.primary_key, old)
+                    }
+                    LoadMode::OverwritePartitions => {
+                        let same = w
+                            .partition_by
+                            .iter()
+                            .map(|k| {
+                                let q = Dialect::Postgres.ident(k)?;
+                                Ok(format!("t.{q} IS NOT DISTINCT FROM s.{q}"))
+                            })
+                            .collect::<Result<Vec<_>>>()?;
+                        format!(
+                            "DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {staging} AS s WHERE {}); \
+                             INSERT INTO {target} ({list}) SELECT {list} FROM {staging}",
+                            same.join(" AND ")
+                        )
+                    }
+                    LoadMode::FullRefresh => unreachable!("full-refresh is handled above"),
+                };
+                tx.batch_execute(&sql).await.map_err(pe)?;
+            }
+        }
+    }
+    tx.batch_execute("COMMIT").await.map_err(pe)?;
+    Ok(rows)
+    }
+    .await;
+    if result.is_err() {
+        let _ = tx.batch_execute("ROLLBACK").await;
+    }
+    result
+}
+
+fn upsert_sql(
+    target: &str,
+    staging: &str,
+    list: &str,
+    columns: &[Col],
+    pk: &[String],
+    pk_names: &[String],
+    old: &Existing,
+) -> String {
+    let keys = pk.join(", ");
+    // The last row of a key wins, as when the rows are applied in order.
+    let source =
+        format!("SELECT DISTINCT ON ({keys}) {list} FROM {staging} ORDER BY {keys}, ctid DESC");
+    let mut wanted: Vec<String> = pk_names.to_vec();
+    wanted.sort();
+    if old.unique.contains(&wanted) {
+        let sets: Vec<String> = columns
+            .iter()
+            .filter(|c| !pk_names.contains(&c.0))
+            .map(|c| format!("{0} = EXCLUDED.{0}", c.1))
+            .collect();
+        let action = if sets.is_empty() {
+            "DO NOTHING".to_string()
+        } else {
+            format!("DO UPDATE SET {}", sets.join(", "))
+        };
+        format!("INSERT INTO {target} ({list}) {source} ON CONFLICT ({keys}) {action}")
+    } else {
+        let matches: Vec<String> = pk.iter().map(|k| format!("t.{k} = s.{k}")).collect();
+        format!(
+            "DELETE FROM {target} AS t USING {staging} AS s WHERE {}; INSERT INTO {target} ({list}) {source}",
+            matches.join(" AND ")
+        )
+    }
+}
+
+/// Streams the frame's batches as binary COPY into `table`: the batches are
+/// read and encoded on a thread of their own while the previous chunk is on
+/// the wire.
+async fn copy_in(
+    tx: &Client,
+    conn: &PgConn,
+    frame: Frame,
+    table: &str,
+    list: &str,
+    columns: &[Col],
+) -> Result<u64> {
+    let types: Vec<PgType> = columns.iter().map(|c| c.2.clone()).collect();
+    let (stream, guard) = frame.into_batches()?;
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes>>(4);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4);
+    let producer = std::thread::spawn(move || {
+        let mut rows = 0u64;
+        let mut first = true;
+        for batch in stream.batches {
+            let mut out = Vec::new();
+            if first {
+                out.extend_from_slice(pgcopy::HEADER);
+                first = false;
+            }
+            let step = batch.and_then(|b| {
+                rows += b.height() as u64;
+                pgcopy::encode_batch_parallel(&b, &types, threads, &mut out)
+            });
+            let failed = step.is_err();
+            let msg = step.map(|_| bytes::Bytes::from(out));
+            if sender.blocking_send(msg).is_err() || failed {
+                return rows;
+            }
+            crate::progress::rows(rows);
+        }
+        let mut tail = Vec::new();
+        if first {
+            tail.extend_from_slice(pgcopy::HEADER);
+        }
+        tail.extend_from_slice(pgcopy::TRAILER);
+        let _ = sender.blocking_send(Ok(bytes::Bytes::from(tail)));
+        rows
+    });
+    let sink = tx
+        .copy_in::<_, bytes::Bytes>(&format!("COPY {table} ({list}) FROM STDIN (FORMAT binary)"))
+        .await
+        .map_err(|e| conn.err(e))?;
+    futures::pin_mut!(sink);
+    let mut failure = None;
+    while let Some(chunk) = receiver.recv().await {
+        match chunk {
+            Ok(bytes) => {
+                if let Err(e) = sink.send(bytes).await {
+                    failure = Some(conn.err(e));
+                    break;
+                }
+            }
+            Err(e) => {
+                failure = Some(guard.explain(e));
+                break;
+            }
+        }
+    }
+    drop(receiver);
+    let produced = producer
+        .join()
+        .map_err(|_| Error::data("the batch encoder failed"))?;
+    if let Some(e) = failure {
+        // Dropping the sink unfinished aborts the COPY; the transaction rolls back.
+        return Err(e);
+    }
+    let copied = sink.finish().await.map_err(|e| conn.err(e))?;
+    debug_assert_eq!(copied, produced);
+    Ok(copied)
+}
