@@ -431,7 +431,7 @@ fn json_summary_and_libpq_variables() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(v["rows"], 2);
-    assert_eq!(v["mode"], "Append");
+    assert_eq!(v["mode"], "append");
     assert!(v["target"].as_str().unwrap().ends_with(&format!("#{t}")));
     assert_eq!(pg.count(&t), 2);
     pg.drop(&t);
