@@ -256,8 +256,9 @@ pub fn strip_codec_extension(name: &str) -> (&str, Codec) {
     (name, Codec::None)
 }
 
-/// How to read inputs; every field has a sensible default.
-#[derive(Debug, Clone, Default)]
+/// How to read inputs; every field has a sensible default (the same as
+/// the command line's).
+#[derive(Debug, Clone)]
 pub struct ReadOptions {
     /// Forces the input format instead of detecting it.
     pub format: Option<Format>,
@@ -270,6 +271,19 @@ pub struct ReadOptions {
     pub infer_rows: Option<usize>,
     /// Only this many rows will be used: readers may stop early.
     pub row_limit: Option<usize>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            format: None,
+            csv: csv::CsvReadOptions::default(),
+            sheet: None,
+            schema: None,
+            infer_rows: Some(csv::DEFAULT_INFER_ROWS),
+            row_limit: None,
+        }
+    }
 }
 
 /// How to write an output.

@@ -653,3 +653,23 @@ fn json_lines_named_json_read_as_spark_writes_them() {
     ]);
     assert_eq!(as_csv(&packed, &[]), "id,city\n1,A\n2,B\n");
 }
+
+#[test]
+fn orc_writes_integer_runs_that_once_panicked() {
+    // 90% small values and 10% with 31 bits: orc-rust 0.9.0's patched-base
+    // encoder underflowed on such runs (vendor/orc-rust/ETL-PATCH.md).
+    let dir = tempdir();
+    let mut text = String::from("id\n");
+    for i in 0..4096u64 {
+        let v = if i % 10 == 0 {
+            (1u64 << 30) + i * 7919
+        } else {
+            i % 1000
+        };
+        text.push_str(&format!("{v}\n"));
+    }
+    let input = csv_in(dir.path(), "ids.csv", &text);
+    let orc = dir.path().join("ids.orc");
+    ok(&["ingest", &input, "-o", orc.to_str().unwrap()]);
+    assert_eq!(as_csv(&orc, &[]), text);
+}
