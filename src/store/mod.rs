@@ -137,7 +137,7 @@ impl Place {
             return base.to_string();
         }
         match (&self.backend, base) {
-            (Backend::Object(_), "") => rel.to_string(),
+            (_, "") => rel.to_string(),
             (_, b) if b.ends_with('/') => format!("{b}{rel}"),
             (_, b) => format!("{b}/{rel}"),
         }
@@ -168,6 +168,49 @@ impl Place {
             Backend::Local => Ok(()),
             Backend::Object(o) => o.check(&self.path).await.map_err(Fail::into_error),
             Backend::Sftp(_) => Ok(()),
+        }
+    }
+
+    /// Removes what earlier, interrupted runs left under temporary names
+    /// for these targets (`.NAME.etl-tmp-*` beside each): local and SFTP.
+    pub async fn remove_stale_temps(&self, targets: &[&str]) {
+        let mut by_dir: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for t in targets {
+            let (dir, name) = t.rsplit_once('/').unwrap_or(("", t));
+            by_dir.entry(dir).or_default().push(name);
+        }
+        for (dir, names) in by_dir {
+            let temps: Vec<String> = match &self.backend {
+                Backend::Sftp(s) => s.temps_in(if dir.is_empty() { "." } else { dir }).await,
+                Backend::Local => std::fs::read_dir(if dir.is_empty() { "." } else { dir })
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok())
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .filter(|n| n.starts_with('.') && n.contains(".etl-tmp-"))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                Backend::Object(_) => return,
+            };
+            let mine = format!(".etl-tmp-{}-", std::process::id());
+            for t in temps {
+                let stale = names
+                    .iter()
+                    .any(|n| t.starts_with(&format!(".{n}.etl-tmp-")))
+                    && !t.contains(&mine);
+                if stale {
+                    let full = self.join(dir, &t);
+                    let _ = self.delete(&full).await;
+                }
+            }
+        }
+    }
+
+    /// After a transient failure: reconnects a dropped SFTP connection.
+    pub async fn reconnect(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sftp(s) => s.reconnect().await,
+            _ => Ok(()),
         }
     }
 

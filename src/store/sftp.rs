@@ -20,12 +20,22 @@ use tokio::io::AsyncWriteExt;
 use super::{Entry, Fail, FailResult, Pending, Place, Reader, SshOptions, Stat, Written};
 use crate::error::{Error, Result};
 
+/// An SFTP server; reconnects after a dropped connection (see [`Sftp::reconnect`]).
 pub struct Sftp {
-    session: SftpSession,
-    raw: RawSftpSession,
-    _handle: Handle<HostCheck>,
+    url: url::Url,
+    shown: String,
+    ssh: SshOptions,
     /// `sftp://user@host:port` for messages.
     base: String,
+    conn: Mutex<Arc<Conn>>,
+}
+
+/// One SSH connection with two SFTP channels: one for files, one for the
+/// posix-rename extension.
+struct Conn {
+    session: SftpSession,
+    raw: RawSftpSession,
+    handle: Handle<HostCheck>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +161,43 @@ fn is_not_found(e: &russh_sftp::client::error::Error) -> bool {
 impl Sftp {
     /// Connects, checks the host key, logs in and starts the SFTP subsystem.
     pub async fn connect(url: &url::Url, shown: &str, ssh: &SshOptions) -> Result<(Sftp, String)> {
+        let (conn, base, path) = Conn::open(url, shown, ssh).await?;
+        Ok((
+            Sftp {
+                url: url.clone(),
+                shown: shown.to_string(),
+                ssh: ssh.clone(),
+                base,
+                conn: Mutex::new(Arc::new(conn)),
+            },
+            path,
+        ))
+    }
+
+    fn c(&self) -> Arc<Conn> {
+        self.conn.lock().expect("sftp connection lock").clone()
+    }
+
+    /// After a transient failure: connects again when the connection is gone.
+    pub async fn reconnect(&self) -> Result<()> {
+        let c = self.c();
+        let alive = !c.handle.is_closed()
+            && tokio::time::timeout(Duration::from_secs(10), c.session.canonicalize("."))
+                .await
+                .is_ok_and(|r| r.is_ok());
+        if alive {
+            return Ok(());
+        }
+        let mut ssh = self.ssh.clone();
+        ssh.accept_new_host_key = false;
+        let (conn, _, _) = Conn::open(&self.url, &self.shown, &ssh).await?;
+        *self.conn.lock().expect("sftp connection lock") = Arc::new(conn);
+        Ok(())
+    }
+}
+
+impl Conn {
+    async fn open(url: &url::Url, shown: &str, ssh: &SshOptions) -> Result<(Conn, String, String)> {
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())
@@ -234,16 +281,18 @@ impl Sftp {
             .map_err(|e| Error::io(format!("{shown}: SFTP start failed ({e})")))?;
         raw.set_timeout(60);
         Ok((
-            Sftp {
+            Conn {
                 session,
                 raw,
-                _handle: handle,
-                base,
+                handle,
             },
+            base,
             path,
         ))
     }
+}
 
+impl Sftp {
     pub fn show(&self, path: &str) -> String {
         if path.starts_with('/') {
             format!("{}{path}", self.base)
@@ -253,7 +302,7 @@ impl Sftp {
     }
 
     pub async fn stat(&self, path: &str) -> FailResult<Option<Stat>> {
-        match self.session.metadata(path).await {
+        match self.c().session.metadata(path).await {
             Ok(m) if m.is_regular() => Ok(Some(Stat {
                 size: m.len(),
                 digests: Vec::new(),
@@ -265,7 +314,7 @@ impl Sftp {
     }
 
     pub async fn is_dir(&self, path: &str) -> FailResult<bool> {
-        match self.session.metadata(path).await {
+        match self.c().session.metadata(path).await {
             Ok(m) => Ok(m.is_dir()),
             Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(sftp_fail(e, &self.show(path))),
@@ -277,6 +326,7 @@ impl Sftp {
         let mut todo = vec![path.to_string()];
         while let Some(dir) = todo.pop() {
             let rd = self
+                .c()
                 .session
                 .read_dir(dir.clone())
                 .await
@@ -308,9 +358,20 @@ impl Sftp {
         Ok(out)
     }
 
+    /// Names in `dir` (not recursive) that are unfinished uploads of etl.
+    pub async fn temps_in(&self, dir: &str) -> Vec<String> {
+        let Ok(rd) = self.c().session.read_dir(dir.to_string()).await else {
+            return Vec::new();
+        };
+        rd.map(|e| e.file_name())
+            .filter(|n| n.starts_with('.') && n.contains(".etl-tmp-"))
+            .collect()
+    }
+
     pub async fn reader(&self, path: &str) -> FailResult<Reader> {
         let shown = self.show(path);
         let f = self
+            .c()
             .session
             .open(path)
             .await
@@ -319,7 +380,7 @@ impl Sftp {
     }
 
     pub async fn delete(&self, path: &str) -> FailResult<()> {
-        match self.session.remove_file(path).await {
+        match self.c().session.remove_file(path).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(sftp_fail(e, &self.show(path))),
@@ -330,7 +391,7 @@ impl Sftp {
         if dir.is_empty() || dir == "/" {
             return Ok(());
         }
-        if let Ok(m) = self.session.metadata(dir).await {
+        if let Ok(m) = self.c().session.metadata(dir).await {
             if m.is_dir() {
                 return Ok(());
             }
@@ -338,9 +399,9 @@ impl Sftp {
         if let Some((parent, _)) = dir.rsplit_once('/') {
             Box::pin(self.mkdirs(parent)).await?;
         }
-        match self.session.create_dir(dir).await {
+        match self.c().session.create_dir(dir).await {
             Ok(()) => Ok(()),
-            Err(e) => match self.session.metadata(dir).await {
+            Err(e) => match self.c().session.metadata(dir).await {
                 Ok(m) if m.is_dir() => Ok(()),
                 _ => Err(sftp_fail(e, &self.show(dir))),
             },
@@ -367,6 +428,7 @@ impl Sftp {
             format!("{dir}/{tmp_name}")
         };
         let file = self
+            .c()
             .session
             .open_with_flags(
                 tmp.clone(),
@@ -392,6 +454,7 @@ impl Sftp {
             data.extend_from_slice(s.as_bytes());
         }
         let posix = self
+            .c()
             .raw
             .extended("posix-rename@openssh.com", data)
             .await;
@@ -401,9 +464,9 @@ impl Sftp {
             Err(_) => false,
         };
         if !done {
-            let _ = self.session.remove_file(target).await;
-            if let Err(e) = self.session.rename(tmp, target).await {
-                let _ = self.session.remove_file(tmp).await;
+            let _ = self.c().session.remove_file(target).await;
+            if let Err(e) = self.c().session.rename(tmp, target).await {
+                let _ = self.c().session.remove_file(tmp).await;
                 return Err(sftp_fail(e, &self.show(target)));
             }
         }
@@ -573,14 +636,14 @@ impl SftpWriter {
         let shown = self.conn.show(&self.target);
         let mut f = self.file.take().expect("open until finished");
         if let Err(e) = f.shutdown().await {
-            let _ = self.conn.session.remove_file(self.tmp.clone()).await;
+            let _ = self.conn.c().session.remove_file(self.tmp.clone()).await;
             return Err(io_fail(e, &shown));
         }
         drop(f);
-        let size = match self.conn.session.metadata(self.tmp.clone()).await {
+        let size = match self.conn.c().session.metadata(self.tmp.clone()).await {
             Ok(m) => m.len(),
             Err(e) => {
-                let _ = self.conn.session.remove_file(self.tmp.clone()).await;
+                let _ = self.conn.c().session.remove_file(self.tmp.clone()).await;
                 return Err(sftp_fail(e, &shown));
             }
         };
@@ -599,6 +662,6 @@ impl SftpWriter {
 
     pub async fn abort(mut self) {
         drop(self.file.take());
-        let _ = self.conn.session.remove_file(self.tmp.clone()).await;
+        let _ = self.conn.c().session.remove_file(self.tmp.clone()).await;
     }
 }

@@ -50,7 +50,16 @@ pub async fn copy_with_retries(
             return Err(Error::io(CANCELLED));
         }
         let mut counted = 0u64;
-        match copy_once(src, item, dst, shared, &mut counted).await {
+        let result = if attempt > 0 {
+            // A dropped SFTP connection comes back for the next attempt.
+            match (src.reconnect().await, dst.reconnect().await) {
+                (Err(e), _) | (_, Err(e)) => Err(Fail::transient(e)),
+                _ => copy_once(src, item, dst, shared, &mut counted).await,
+            }
+        } else {
+            copy_once(src, item, dst, shared, &mut counted).await
+        };
+        match result {
             Ok((action, checksum)) => {
                 if action == "skipped" {
                     shared.done_bytes.fetch_add(item.src_stat.size, Ordering::SeqCst);
