@@ -588,6 +588,11 @@ pub fn fail(e: object_store::Error, shown: &str) -> Fail {
     if let object_store::Error::NotFound { .. } = e {
         return Fail::permanent(Error::io(format!("{shown}: not found")));
     }
+    if let object_store::Error::InvalidPath { source } = &e {
+        return Fail::permanent(Error::data(format!(
+            "{shown}: refusing a source object name ({source}); a name with '..' or empty segments could write outside the destination"
+        )));
+    }
     let text = one_line(&chain(&e));
     if std::env::var_os("ETL_DEBUG_STORE").is_some() {
         eprintln!("etl: debug: {text}");

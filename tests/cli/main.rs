@@ -11,4 +11,6 @@ mod ingest_errors;
 mod inspect;
 mod persist;
 mod pipes;
+mod transfer;
+mod transfer_faults;
 mod transform;
