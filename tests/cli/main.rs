@@ -11,6 +11,7 @@ mod ingest_errors;
 mod inspect;
 mod persist;
 mod pipes;
+mod remote;
 mod transfer;
 mod transfer_faults;
 mod transform;
