@@ -80,7 +80,9 @@ pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
             let summary = etl::sink::write(frame, &req)?;
             match &req.dest {
                 Destination::Path(p) => report(printer, &summary, &p.display().to_string(), &req),
-                Destination::Remote(u) => report(printer, &summary, &etl::location::redact(u), &req),
+                Destination::Remote(u) => {
+                    report(printer, &summary, &etl::location::redact(u), &req)
+                }
                 Destination::Stdout => {}
             }
             Ok(())

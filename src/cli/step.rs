@@ -49,7 +49,11 @@ pub fn run(
             let s = etl::sink::write(applied.frame, &req)?;
             let target = match &req.dest {
                 Destination::Path(p) => format!("wrote {} ({})", p.display(), human_bytes(s.bytes)),
-                Destination::Remote(u) => format!("wrote {} ({})", etl::location::redact(u), human_bytes(s.bytes)),
+                Destination::Remote(u) => format!(
+                    "wrote {} ({})",
+                    etl::location::redact(u),
+                    human_bytes(s.bytes)
+                ),
                 Destination::Stdout => "wrote to stdout".to_string(),
             };
             let rows_in = rows_in.map(|r| r.to_string()).unwrap_or_else(|| "?".into());

@@ -14,7 +14,8 @@ use etl::transfer::{self, TransferRequest};
 use super::output::{human_bytes, Printer};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Locations: local paths and globs, s3://BUCKET/KEY, az://CONTAINER/PATH
+#[command(
+    after_help = "Locations: local paths and globs, s3://BUCKET/KEY, az://CONTAINER/PATH
 (or abfs://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH), gs://BUCKET/PATH,
 sftp://USER@HOST[:PORT]/PATH. A DEST ending in /, an existing folder, several
 sources or --recursive make DEST a folder; otherwise it is the file's new name.
@@ -35,7 +36,8 @@ Examples:
   etl transfer out/report.csv s3://client-bucket/reports/
   etl transfer --recursive out/ az://reports/2024/ --include '*.parquet'
   etl transfer --recursive out/ sftp://etl@reports.example.com/incoming/ --checksum
-  etl transfer 's3://landing/2024-*.csv' landing/ --manifest transfer.json --json")]
+  etl transfer 's3://landing/2024-*.csv' landing/ --manifest transfer.json --json"
+)]
 pub struct TransferArgs {
     /// Files, folders, globs or URLs to copy, then the destination (last).
     #[arg(value_name = "SOURCE... DEST", num_args = 2.., required = true)]
@@ -121,7 +123,13 @@ pub fn run(args: TransferArgs, printer: &Printer) -> Result<()> {
     } else if s.dry_run {
         let mut out = std::io::stdout().lock();
         for f in &s.files {
-            writeln!(out, "{} -> {} ({})", f.source, f.destination, human_bytes(f.size))?;
+            writeln!(
+                out,
+                "{} -> {} ({})",
+                f.source,
+                f.destination,
+                human_bytes(f.size)
+            )?;
         }
     }
     let rate = if s.seconds > 0.0 {

@@ -38,7 +38,10 @@ fn http_fail(status: reqwest::StatusCode, body: &str, shown: &str) -> Fail {
         _ => Error::io(format!("{shown}: GCS answered {status}: {msg}")),
     };
     let transient = status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
-    Fail { error: e, transient }
+    Fail {
+        error: e,
+        transient,
+    }
 }
 
 fn send_fail(e: reqwest::Error, shown: &str) -> Fail {
@@ -64,7 +67,11 @@ impl GcsJson {
         Ok((!c.bearer.is_empty()).then(|| c.bearer.clone()))
     }
 
-    fn auth(&self, rb: reqwest::RequestBuilder, bearer: &Option<String>) -> reqwest::RequestBuilder {
+    fn auth(
+        &self,
+        rb: reqwest::RequestBuilder,
+        bearer: &Option<String>,
+    ) -> reqwest::RequestBuilder {
         match bearer {
             Some(b) => rb.bearer_auth(b),
             None => rb,
@@ -159,7 +166,9 @@ impl GcsJson {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
-            .ok_or_else(|| Fail::permanent(Error::io(format!("{shown}: GCS gave no upload session"))))
+            .ok_or_else(|| {
+                Fail::permanent(Error::io(format!("{shown}: GCS gave no upload session")))
+            })
     }
 
     /// Sends bytes `offset..offset+len` of a `total`-byte upload (total known

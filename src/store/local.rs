@@ -107,10 +107,7 @@ pub async fn writer(path: &str) -> FailResult<super::Writer> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let tmp = target.with_file_name(format!(
-        ".{name}.etl-tmp-{}-{nanos}",
-        std::process::id()
-    ));
+    let tmp = target.with_file_name(format!(".{name}.etl-tmp-{}-{nanos}", std::process::id()));
     cleanup::track(&tmp);
     let file = tokio::fs::File::create(&tmp).await.map_err(|e| {
         cleanup::untrack(&tmp);

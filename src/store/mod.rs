@@ -291,7 +291,10 @@ pub fn notice(msg: String) {
 }
 
 pub fn take_notices() -> Vec<String> {
-    NOTICES.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default()
+    NOTICES
+        .lock()
+        .map(|mut n| std::mem::take(&mut *n))
+        .unwrap_or_default()
 }
 
 /// Runs a future to completion on a runtime of its own (on another thread
@@ -327,7 +330,10 @@ fn trim_local(p: &str) -> String {
 /// Bytes coming from a store, chunk by chunk.
 pub enum Reader {
     Local(tokio::fs::File),
-    Stream(futures::stream::BoxStream<'static, object_store::Result<Bytes>>, String),
+    Stream(
+        futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+        String,
+    ),
     Sftp(Box<russh_sftp::client::fs::File>, String),
 }
 
@@ -397,8 +403,15 @@ pub struct Written {
 /// A finished write: still under a temporary name (local, SFTP), or already
 /// in place (object storage, where an upload appears only when complete).
 pub enum Pending {
-    Visible { place: Place, path: String },
-    Renamed { place: Place, tmp: String, target: String },
+    Visible {
+        place: Place,
+        path: String,
+    },
+    Renamed {
+        place: Place,
+        tmp: String,
+        target: String,
+    },
 }
 
 impl Pending {

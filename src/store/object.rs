@@ -10,8 +10,8 @@ use bytes::{Bytes, BytesMut};
 use futures::stream::{FuturesUnordered, StreamExt};
 use object_store::path::Path as ObjPath;
 use object_store::{
-    Attribute, AttributeValue, Attributes, ClientOptions, GetOptions, MultipartUpload,
-    ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, RetryConfig,
+    Attribute, AttributeValue, Attributes, ClientOptions, GetOptions, MultipartUpload, ObjectStore,
+    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, RetryConfig,
 };
 
 use super::digest::{self, Digest};
@@ -293,11 +293,7 @@ impl ObjectBackend {
     pub async fn reader(&self, path: &str) -> FailResult<Reader> {
         let key = self.key(path)?;
         let shown = self.show(path);
-        let r = self
-            .store
-            .get(&key)
-            .await
-            .map_err(|e| fail(e, &shown))?;
+        let r = self.store.get(&key).await.map_err(|e| fail(e, &shown))?;
         Ok(Reader::Stream(r.into_stream(), shown))
     }
 
@@ -378,7 +374,9 @@ impl ObjectWriter {
         let shown = self.backend.show(&self.path);
         if let Some(g) = self.backend.gcs.clone() {
             if self.gcs_session.is_none() {
-                let s = g.start(&self.path, self.expected, &self.meta, &shown).await?;
+                let s = g
+                    .start(&self.path, self.expected, &self.meta, &shown)
+                    .await?;
                 self.gcs_session = Some(s);
             }
             let offset = self.part_md5s.len() as u64 * self.part as u64;
@@ -434,7 +432,8 @@ impl ObjectWriter {
             None => g.put_small(&self.path, last, &self.meta, &shown).await,
             Some(session) => {
                 let offset = self.part_md5s.len() as u64 * self.part as u64;
-                g.chunk(&session, offset, last, Some(self.size), &shown).await
+                g.chunk(&session, offset, last, Some(self.size), &shown)
+                    .await
             }
         }
     }
@@ -556,7 +555,12 @@ fn one_line(text: &str) -> String {
         let end = text[start..].find(&close)? + start;
         Some(text[start..end].trim().to_string())
     };
-    let head = text.split('<').next().unwrap_or(text).trim_end_matches(':').trim();
+    let head = text
+        .split('<')
+        .next()
+        .unwrap_or(text)
+        .trim_end_matches(':')
+        .trim();
     let flat = match (tag("Code"), tag("Message")) {
         (Some(c), Some(m)) => {
             let m = m.lines().next().unwrap_or("").trim().to_string();
@@ -598,13 +602,37 @@ pub fn fail(e: object_store::Error, shown: &str) -> Fail {
         eprintln!("etl: debug: {text}");
     }
     let lower = text.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| lower.contains(&w.to_ascii_lowercase()));
-    if has(&["NoSuchBucket", "ContainerNotFound", "bucket does not exist", "container does not exist", "no bucket named", "bucket not found"]) {
+    let has = |words: &[&str]| {
+        words
+            .iter()
+            .any(|w| lower.contains(&w.to_ascii_lowercase()))
+    };
+    if has(&[
+        "NoSuchBucket",
+        "ContainerNotFound",
+        "bucket does not exist",
+        "container does not exist",
+        "no bucket named",
+        "bucket not found",
+    ]) {
         return Fail::permanent(Error::io(format!(
             "{shown}: the bucket or container does not exist"
         )));
     }
-    if has(&["InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthenticationFailed", "AuthorizationFailure", "InvalidToken", "ExpiredToken", "status: 401", "status: 403", "401 Unauthorized", "403 Forbidden", "AccessDenied", "Access Denied"]) {
+    if has(&[
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AuthenticationFailed",
+        "AuthorizationFailure",
+        "InvalidToken",
+        "ExpiredToken",
+        "status: 401",
+        "status: 403",
+        "401 Unauthorized",
+        "403 Forbidden",
+        "AccessDenied",
+        "Access Denied",
+    ]) {
         let vars = if shown.starts_with("s3") {
             "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN"
         } else if shown.starts_with("gs") {
@@ -616,7 +644,12 @@ pub fn fail(e: object_store::Error, shown: &str) -> Fail {
             "{shown}: access denied: bad credentials or no permission (check {vars})"
         )));
     }
-    if has(&["dns error", "failed to lookup address", "Name or service not known", "no address associated"]) {
+    if has(&[
+        "dns error",
+        "failed to lookup address",
+        "Name or service not known",
+        "no address associated",
+    ]) {
         return Fail::permanent(Error::io(format!("{shown}: unknown host")));
     }
     if has(&["Connection refused"]) {
@@ -625,10 +658,26 @@ pub fn fail(e: object_store::Error, shown: &str) -> Fail {
         )));
     }
     let transient = has(&[
-        "timed out", "timeout", "connection reset", "broken pipe", "error sending request",
-        "incomplete message", "connection closed", "SlowDown", "Throttl", "TooManyRequests",
-        "status: 429", "status: 500", "status: 502", "status: 503", "status: 504",
-        "Server error", "ServerBusy", "InternalError", "ServiceUnavailable", "channel closed",
+        "timed out",
+        "timeout",
+        "connection reset",
+        "broken pipe",
+        "error sending request",
+        "incomplete message",
+        "connection closed",
+        "SlowDown",
+        "Throttl",
+        "TooManyRequests",
+        "status: 429",
+        "status: 500",
+        "status: 502",
+        "status: 503",
+        "status: 504",
+        "Server error",
+        "ServerBusy",
+        "InternalError",
+        "ServiceUnavailable",
+        "channel closed",
         "tcp connect",
     ]);
     let short = text

@@ -136,7 +136,9 @@ fn sftp_fail(e: russh_sftp::client::error::Error, shown: &str) -> Fail {
             };
             Fail::permanent(Error::io(format!("{shown}: {what}")))
         }
-        E::Timeout => Fail::transient(Error::io(format!("{shown}: the SFTP server did not answer in time"))),
+        E::Timeout => Fail::transient(Error::io(format!(
+            "{shown}: the SFTP server did not answer in time"
+        ))),
         E::IO(m) => Fail::transient(Error::io(format!("{shown}: connection lost ({m})"))),
         other => Fail::transient(Error::io(format!("{shown}: {other}"))),
     }
@@ -201,7 +203,11 @@ impl Conn {
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())
-            .ok_or_else(|| Error::usage(format!("{shown}: no host: write sftp://USER@HOST[:PORT]/PATH")))?
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{shown}: no host: write sftp://USER@HOST[:PORT]/PATH"
+                ))
+            })?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
@@ -260,10 +266,7 @@ impl Conn {
         };
         if let Some(Verdict::Added(file)) = verdict.lock().ok().and_then(|g| g.clone()) {
             // Never silent: the binary shows notices on stderr.
-            super::notice(format!(
-                "added the host key of {at} to {}",
-                file.display()
-            ));
+            super::notice(format!("added the host key of {at} to {}", file.display()));
         }
         authenticate(&mut handle, &user, url, ssh, shown).await?;
         let cfg = russh_sftp::client::Config {
@@ -482,9 +485,11 @@ async fn open_channel(
         .channel_open_session()
         .await
         .map_err(|e| Error::io(format!("{shown}: cannot open an SSH channel ({e})")))?;
-    ch.request_subsystem(true, "sftp")
-        .await
-        .map_err(|e| Error::io(format!("{shown}: the server refused the SFTP subsystem ({e})")))?;
+    ch.request_subsystem(true, "sftp").await.map_err(|e| {
+        Error::io(format!(
+            "{shown}: the server refused the SFTP subsystem ({e})"
+        ))
+    })?;
     Ok(ch.into_stream())
 }
 
@@ -508,8 +513,13 @@ fn connect_error(e: russh::Error, verdict: Option<Verdict>, shown: &str, at: &st
     let text = e.to_string();
     let lower = text.to_ascii_lowercase();
     if lower.contains("refused") {
-        Error::io(format!("{shown}: connection refused by {at} (is the SSH server running on that port?)"))
-    } else if lower.contains("lookup") || lower.contains("name or service") || lower.contains("resolve") {
+        Error::io(format!(
+            "{shown}: connection refused by {at} (is the SSH server running on that port?)"
+        ))
+    } else if lower.contains("lookup")
+        || lower.contains("name or service")
+        || lower.contains("resolve")
+    {
         Error::io(format!("{shown}: unknown host {at}"))
     } else {
         Error::io(format!("{shown}: cannot connect to {at} ({text})"))
@@ -543,7 +553,11 @@ async fn authenticate(
                             continue;
                         };
                         tried.push("ssh agent".to_string());
-                        let hash = if key.algorithm().is_rsa() { rsa_hash } else { None };
+                        let hash = if key.algorithm().is_rsa() {
+                            rsa_hash
+                        } else {
+                            None
+                        };
                         if let Ok(r) = handle
                             .authenticate_publickey_with(user, key, hash, &mut agent)
                             .await
@@ -579,7 +593,11 @@ async fn authenticate(
             }
         };
         tried.push(file.display().to_string());
-        let hash = if key.algorithm().is_rsa() { rsa_hash } else { None };
+        let hash = if key.algorithm().is_rsa() {
+            rsa_hash
+        } else {
+            None
+        };
         let r = handle
             .authenticate_publickey(user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
             .await
@@ -595,7 +613,11 @@ async fn authenticate(
                 .decode_utf8_lossy()
                 .into_owned()
         })
-        .or_else(|| std::env::var("ETL_SFTP_PASSWORD").ok().filter(|p| !p.is_empty()));
+        .or_else(|| {
+            std::env::var("ETL_SFTP_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty())
+        });
     if let Some(pw) = password {
         tried.push("password".into());
         let r = handle
@@ -607,7 +629,8 @@ async fn authenticate(
         }
     }
     let tried = if tried.is_empty() {
-        "no key found: pass --identity FILE, run an ssh agent, or create ~/.ssh/id_ed25519".to_string()
+        "no key found: pass --identity FILE, run an ssh agent, or create ~/.ssh/id_ed25519"
+            .to_string()
     } else {
         format!("tried {}", tried.join(", "))
     };

@@ -19,7 +19,11 @@ pub fn is_file_store(loc: &Location) -> bool {
 /// SSH settings for table commands come from the environment:
 /// ETL_SSH_IDENTITY, ETL_SSH_KNOWN_HOSTS (else the defaults of `transfer`).
 fn ssh_from_env() -> SshOptions {
-    let path = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty()).map(Into::into);
+    let path = |v: &str| {
+        std::env::var_os(v)
+            .filter(|s| !s.is_empty())
+            .map(Into::into)
+    };
     SshOptions {
         identity: path("ETL_SSH_IDENTITY"),
         known_hosts: path("ETL_SSH_KNOWN_HOSTS"),

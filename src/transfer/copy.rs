@@ -62,7 +62,9 @@ pub async fn copy_with_retries(
         match result {
             Ok((action, checksum)) => {
                 if action == "skipped" {
-                    shared.done_bytes.fetch_add(item.src_stat.size, Ordering::SeqCst);
+                    shared
+                        .done_bytes
+                        .fetch_add(item.src_stat.size, Ordering::SeqCst);
                 }
                 shared.file_done();
                 return Ok(FileRecord {
@@ -78,8 +80,7 @@ pub async fn copy_with_retries(
             Err(f) => {
                 // Bytes of the failed attempt no longer count as done.
                 shared.done_bytes.fetch_sub(counted, Ordering::SeqCst);
-                if f.transient && attempt < shared.retries && !shared.stop.load(Ordering::SeqCst)
-                {
+                if f.transient && attempt < shared.retries && !shared.stop.load(Ordering::SeqCst) {
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                     continue;
@@ -229,19 +230,28 @@ async fn copy_once(
     let sha = find(&computed, DigestKind::Sha256);
     let mut problem = None;
     if written.size != size {
-        problem = Some(format!("{} bytes at the destination, {size} sent", written.size));
+        problem = Some(format!(
+            "{} bytes at the destination, {size} sent",
+            written.size
+        ));
     }
     if let (Some(exp), Some(Digest::Etag(got))) = (
         written.expected_etag.as_ref(),
         find(&written.digests, DigestKind::Etag),
     ) {
         if *exp != got {
-            problem = Some(format!("the store's ETag {got} is not the MD5 of the bytes sent ({exp})"));
+            problem = Some(format!(
+                "the store's ETag {got} is not the MD5 of the bytes sent ({exp})"
+            ));
         }
     }
     if let (Some(want), Some(got)) = (&src_sha, &sha) {
         if want != got {
-            problem = Some(format!("SHA-256 {} differs from the source's {}", got.label(), want.label()));
+            problem = Some(format!(
+                "SHA-256 {} differs from the source's {}",
+                got.label(),
+                want.label()
+            ));
         }
     }
     if let (Some(Digest::Etag(want)), Some(Digest::Etag(got))) =
@@ -250,21 +260,27 @@ async fn copy_once(
         // Comparable only when the source was uploaded with etl's part size.
         let parts = |e: &str| e.split_once('-').map(|(_, n)| n.to_string());
         if parts(want) == parts(&got) && *want != got {
-            problem = Some(format!("ETag of the bytes read {got} differs from the source's {want}"));
+            problem = Some(format!(
+                "ETag of the bytes read {got} differs from the source's {want}"
+            ));
         }
     }
     if let Some(m) = &meta_sha {
         if sha.as_ref() != Some(m) {
             problem = Some("the source changed during the copy (SHA-256 differs)".into());
         } else if find(&written.digests, DigestKind::Sha256).as_ref() != Some(m) {
-            problem = Some("the store did not keep the SHA-256 metadata sent with the object".into());
+            problem =
+                Some("the store did not keep the SHA-256 metadata sent with the object".into());
         }
     }
     if problem.is_none() && shared.checksum {
         match digest_of(dst, pending.current(), size, DigestKind::Sha256).await {
             Ok(back) if Some(&back) == sha.as_ref() => {}
             Ok(back) => {
-                problem = Some(format!("read-back {} differs from the bytes sent", back.label()))
+                problem = Some(format!(
+                    "read-back {} differs from the bytes sent",
+                    back.label()
+                ))
             }
             Err(e) => {
                 pending.discard().await;

@@ -125,7 +125,9 @@ pub fn transfer(req: &TransferRequest) -> Result<TransferSummary> {
 async fn run(req: &TransferRequest) -> Result<TransferSummary> {
     let started = Instant::now();
     if req.sources.is_empty() {
-        return Err(Error::usage("transfer: give at least one source and a destination"));
+        return Err(Error::usage(
+            "transfer: give at least one source and a destination",
+        ));
     }
     if req.dest.is_empty() {
         return Err(Error::usage("transfer: no destination"));
@@ -222,7 +224,9 @@ async fn run(req: &TransferRequest) -> Result<TransferSummary> {
             }
         }
     }
-    summary.files.sort_by(|a, b| a.destination.cmp(&b.destination));
+    summary
+        .files
+        .sort_by(|a, b| a.destination.cmp(&b.destination));
     summary.seconds = started.elapsed().as_secs_f64();
     if let Some(e) = first_error {
         if let Some(path) = &req.manifest {

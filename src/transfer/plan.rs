@@ -26,9 +26,7 @@ pub struct Item {
 pub fn patterns(globs: &[String], flag: &str) -> Result<Vec<Pattern>> {
     globs
         .iter()
-        .map(|g| {
-            Pattern::new(g).map_err(|e| Error::usage(format!("{flag} {g}: bad glob ({e})")))
-        })
+        .map(|g| Pattern::new(g).map_err(|e| Error::usage(format!("{flag} {g}: bad glob ({e})"))))
         .collect()
 }
 
@@ -80,7 +78,10 @@ pub fn safe_relative(rel: &str, shown: &str) -> Result<String> {
 }
 
 fn base_name(path: &str) -> &str {
-    path.trim_end_matches('/').rsplit('/').next().unwrap_or(path)
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
 }
 
 /// `path` relative to the folder `root` (both full store paths).
@@ -173,7 +174,10 @@ pub async fn expand(place: &Place, recursive: bool) -> Result<Vec<(String, Stat,
         }
         return Ok(out);
     }
-    Err(Error::io(format!("{}: no such file or folder", place.shown)))
+    Err(Error::io(format!(
+        "{}: no such file or folder",
+        place.shown
+    )))
 }
 
 pub async fn plan(
@@ -263,7 +267,15 @@ mod tests {
 
     #[test]
     fn unsafe_names_are_refused() {
-        for bad in ["../x", "a/../../x", "/etc/passwd", "a/..", "..", "C:\\x", "\\\\srv\\x"] {
+        for bad in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "a/..",
+            "..",
+            "C:\\x",
+            "\\\\srv\\x",
+        ] {
             assert!(safe_relative(bad, "src").is_err(), "{bad}");
         }
         assert_eq!(safe_relative("a/./b//c.csv", "src").unwrap(), "a/b/c.csv");

@@ -6,7 +6,9 @@ use crate::transfer::{need, ok_env, python, run_env, s3_keys, unique, var};
 
 #[test]
 fn ingest_writes_parquet_to_s3_and_reads_it_back() {
-    if !need(&["ETL_TEST_S3_ENDPOINT", "ETL_TEST_S3_BUCKET"], "S3") || python_with(&["boto3", "pyarrow"]).is_none() {
+    if !need(&["ETL_TEST_S3_ENDPOINT", "ETL_TEST_S3_BUCKET"], "S3")
+        || python_with(&["boto3", "pyarrow"]).is_none()
+    {
         return;
     }
     let prefix = unique("tables");
@@ -42,22 +44,43 @@ print(t.num_rows, ",".join(t.column_names))
         "--to",
         "csv",
     ]);
-    assert!(r.stdout.lines().nth(1).unwrap().ends_with(&url), "{}", r.stdout);
+    assert!(
+        r.stdout.lines().nth(1).unwrap().ends_with(&url),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn ingest_round_trips_through_sftp_azure_and_gcs() {
-    if !need(&["ETL_TEST_SFTP_URL", "ETL_TEST_SSH_KEY", "ETL_TEST_KNOWN_HOSTS", "ETL_TEST_SFTP_ROOT"], "sshd")
-        || !need(&["AZURE_STORAGE_CONNECTION_STRING", "ETL_TEST_AZURE_CONTAINER"], "Azurite")
-        || !need(&["STORAGE_EMULATOR_HOST", "ETL_TEST_GCS_BUCKET"], "fake-gcs-server")
-    {
+    if !need(
+        &[
+            "ETL_TEST_SFTP_URL",
+            "ETL_TEST_SSH_KEY",
+            "ETL_TEST_KNOWN_HOSTS",
+            "ETL_TEST_SFTP_ROOT",
+        ],
+        "sshd",
+    ) || !need(
+        &[
+            "AZURE_STORAGE_CONNECTION_STRING",
+            "ETL_TEST_AZURE_CONTAINER",
+        ],
+        "Azurite",
+    ) || !need(
+        &["STORAGE_EMULATOR_HOST", "ETL_TEST_GCS_BUCKET"],
+        "fake-gcs-server",
+    ) {
         return;
     }
     let people = fixture("formats/people.csv");
     let expected = as_csv(&people, &[]);
     let name = unique("tables");
     let sftp = format!("{}{name}/people.csv", var("ETL_TEST_SFTP_URL"));
-    let az = format!("az://{}/{name}/parts.ndjson", var("ETL_TEST_AZURE_CONTAINER"));
+    let az = format!(
+        "az://{}/{name}/parts.ndjson",
+        var("ETL_TEST_AZURE_CONTAINER")
+    );
     let gs = format!("gs://{}/{name}/people.parquet", var("ETL_TEST_GCS_BUCKET"));
     let with_ssh = |args: &[&str]| {
         let r: Run = etl()
@@ -72,7 +95,9 @@ fn ingest_round_trips_through_sftp_azure_and_gcs() {
     };
     with_ssh(&["ingest", people.to_str().unwrap(), "-o", &sftp]);
     // The file on the server is the CSV etl writes locally.
-    let on_server = std::path::Path::new(&var("ETL_TEST_SFTP_ROOT")).join(&name).join("people.csv");
+    let on_server = std::path::Path::new(&var("ETL_TEST_SFTP_ROOT"))
+        .join(&name)
+        .join("people.csv");
     assert_eq!(std::fs::read_to_string(on_server).unwrap(), expected);
     with_ssh(&["ingest", &sftp, "-o", &az, "--split", "2", "--to", "ndjson"]);
     with_ssh(&["ingest", &format!("{az}/"), "-o", &gs]);

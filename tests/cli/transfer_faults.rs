@@ -21,7 +21,10 @@ fn services_sh() -> PathBuf {
 
 impl Private {
     fn start(name: &str) -> Option<Private> {
-        let dir = tempfile::Builder::new().prefix("etl-svc-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("etl-svc-")
+            .tempdir()
+            .unwrap();
         let out = Command::new(services_sh())
             .args(["start", name])
             .env("ETL_SERVICES_DIR", dir.path())
@@ -46,7 +49,11 @@ impl Private {
     }
 
     fn var(&self, k: &str) -> String {
-        self.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default()
+        self.env
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     fn cmd(&self, what: &str, name: &str) {
@@ -81,7 +88,9 @@ impl Drop for Private {
 
 fn big_file(dir: &Path, mib: usize) -> PathBuf {
     let p = dir.join("big.bin");
-    let block: Vec<u8> = (0..1 << 20).map(|i: usize| (i * 31 + i / 977) as u8).collect();
+    let block: Vec<u8> = (0..1 << 20)
+        .map(|i: usize| (i * 31 + i / 977) as u8)
+        .collect();
     let mut f = std::fs::File::create(&p).unwrap();
     for i in 0..mib {
         use std::io::Write;
@@ -133,7 +142,9 @@ fn s3_server_killed_during_upload_then_rerun_completes() {
     if python_with(&["boto3"]).is_none() {
         return;
     }
-    let Some(p) = Private::start("s3") else { return };
+    let Some(p) = Private::start("s3") else {
+        return;
+    };
     let dir = tempdir();
     let f = big_file(dir.path(), 400);
     let prefix = unique("fault");
@@ -141,36 +152,74 @@ fn s3_server_killed_during_upload_then_rerun_completes() {
     let args = ["transfer", f.to_str().unwrap(), &dest, "--retries", "1"];
     let r = kill_during(&p, "s3", &args, Duration::from_millis(1500));
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.starts_with("etl: error: ") && r.stderr.trim_end().lines().count() == 1, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("etl: error: ") && r.stderr.trim_end().lines().count() == 1,
+        "{}",
+        r.stderr
+    );
     p.cmd("resume", "s3");
     assert_eq!(s3_state(&p, &prefix), "[]", "a partial object is visible");
-    let r: Run = p.etl().args(["transfer", f.to_str().unwrap(), &dest, "--json"]).output().unwrap().into();
+    let r: Run = p
+        .etl()
+        .args(["transfer", f.to_str().unwrap(), &dest, "--json"])
+        .output()
+        .unwrap()
+        .into();
     assert_eq!(r.code, 0, "{}", r.stderr);
     let state: Vec<(String, u64, String)> = serde_json::from_str(&s3_state(&p, &prefix)).unwrap();
     assert_eq!(state.len(), 1);
     assert_eq!(state[0].1, 400 << 20);
     assert!(state[0].2.ends_with("-50"), "8 MiB parts: {}", state[0].2);
-    let r: Run = p.etl().args(["transfer", f.to_str().unwrap(), &dest, "--json"]).output().unwrap().into();
+    let r: Run = p
+        .etl()
+        .args(["transfer", f.to_str().unwrap(), &dest, "--json"])
+        .output()
+        .unwrap()
+        .into();
     assert!(r.stdout.contains("\"skipped\":1"), "{}", r.stdout);
 }
 
 #[test]
 fn sshd_killed_during_upload_then_rerun_completes() {
-    let Some(p) = Private::start("sshd") else { return };
+    let Some(p) = Private::start("sshd") else {
+        return;
+    };
     let dir = tempdir();
     let f = big_file(dir.path(), 400);
     let name = unique("fault");
     let url = format!("{}{name}/", p.var("ETL_TEST_SFTP_URL"));
     let (key, kh) = (p.var("ETL_TEST_SSH_KEY"), p.var("ETL_TEST_KNOWN_HOSTS"));
-    let args = ["transfer", f.to_str().unwrap(), &url, "-i", &key, "--known-hosts", &kh, "--retries", "1"];
+    let args = [
+        "transfer",
+        f.to_str().unwrap(),
+        &url,
+        "-i",
+        &key,
+        "--known-hosts",
+        &kh,
+        "--retries",
+        "1",
+    ];
     let r = kill_during(&p, "sshd", &args, Duration::from_millis(1500));
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.trim_end().lines().count() == 1, "{}", r.stderr);
     let root = std::path::PathBuf::from(p.var("ETL_TEST_SFTP_ROOT")).join(&name);
-    assert!(!root.join("big.bin").exists(), "a partial file is visible under its name");
+    assert!(
+        !root.join("big.bin").exists(),
+        "a partial file is visible under its name"
+    );
     p.cmd("resume", "sshd");
-    let r: Run = p.etl().args(&args[..args.len() - 2]).output().unwrap().into();
+    let r: Run = p
+        .etl()
+        .args(&args[..args.len() - 2])
+        .output()
+        .unwrap()
+        .into();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(std::fs::read(root.join("big.bin")).unwrap() == std::fs::read(&f).unwrap());
-    assert!(leftovers(&root).is_empty(), "temporary upload left: {:?}", leftovers(&root));
+    assert!(
+        leftovers(&root).is_empty(),
+        "temporary upload left: {:?}",
+        leftovers(&root)
+    );
 }
