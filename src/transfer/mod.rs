@@ -67,7 +67,7 @@ impl Default for TransferRequest {
             dry_run: false,
             checksum: false,
             retries: 3,
-            parallel: 4,
+            parallel: 8,
             manifest: None,
             identity: None,
             known_hosts: None,

@@ -34,7 +34,10 @@ print(t.num_rows, ",".join(t.column_names))
     assert_eq!(s3_keys(&prefix), [format!("{prefix}/people.parquet")]);
     let v: serde_json::Value =
         serde_json::from_str(&ok_env(&["inspect", &url, "--json", "--no-stats"]).stdout).unwrap();
-    assert_eq!((v["rows"].as_u64(), v["location"].as_str()), (Some(6), Some(url.as_str())));
+    assert_eq!(
+        (v["rows"].as_u64(), v["location"].as_str()),
+        (Some(6), Some(url.as_str()))
+    );
     // Read back through etl: same rows as the local file.
     let back = ok_env(&["ingest", &url, "--to", "csv"]).stdout;
     assert_eq!(back, as_csv(&people, &[]));
