@@ -243,10 +243,12 @@ impl Place {
         Ok(v)
     }
 
-    pub async fn reader(&self, path: &str) -> FailResult<Reader> {
+    /// Streams the file at `path` (of `size` bytes, as listed): large
+    /// objects are fetched as several ranges at once, delivered in order.
+    pub async fn reader(&self, path: &str, size: u64) -> FailResult<Reader> {
         match &self.backend {
             Backend::Local => local::reader(path).await,
-            Backend::Object(o) => o.reader(path).await,
+            Backend::Object(o) => o.reader(path, size).await,
             Backend::Sftp(s) => s.reader(path).await,
         }
     }
@@ -334,12 +336,30 @@ pub enum Reader {
         futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
         String,
     ),
+    /// Whole upload parts (of [`digest::part_size`]) with their MD5s.
+    Parts(
+        futures::stream::BoxStream<'static, object_store::Result<(Bytes, [u8; 16])>>,
+        String,
+    ),
     Sftp(Box<russh_sftp::client::fs::File>, String),
 }
 
 pub const CHUNK: usize = 1 << 20;
 
 impl Reader {
+    /// The next chunk, with its MD5 when it is a whole upload part.
+    pub async fn next_part(&mut self) -> FailResult<Option<(Bytes, Option<[u8; 16]>)>> {
+        use futures::StreamExt;
+        if let Reader::Parts(s, shown) = self {
+            return match s.next().await {
+                None => Ok(None),
+                Some(Ok((b, md5))) => Ok(Some((b, Some(md5)))),
+                Some(Err(e)) => Err(object::fail(e, shown)),
+            };
+        }
+        Ok(self.next().await?.map(|b| (b, None)))
+    }
+
     pub async fn next(&mut self) -> FailResult<Option<Bytes>> {
         use futures::StreamExt;
         use tokio::io::AsyncReadExt;
@@ -360,6 +380,11 @@ impl Reader {
             Reader::Stream(s, shown) => match s.next().await {
                 None => Ok(None),
                 Some(Ok(b)) => Ok(Some(b)),
+                Some(Err(e)) => Err(object::fail(e, shown)),
+            },
+            Reader::Parts(s, shown) => match s.next().await {
+                None => Ok(None),
+                Some(Ok((b, _))) => Ok(Some(b)),
                 Some(Err(e)) => Err(object::fail(e, shown)),
             },
             Reader::Sftp(f, shown) => {

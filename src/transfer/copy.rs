@@ -97,7 +97,7 @@ pub async fn copy_with_retries(
 
 /// Reads a whole file and computes the digests asked for.
 async fn digest_of(place: &Place, path: &str, size: u64, kind: DigestKind) -> FailResult<Digest> {
-    let mut r = place.reader(path).await?;
+    let mut r = place.reader(path, size).await?;
     let mut h = Hasher::new(&[kind], size);
     while let Some(chunk) = r.next().await? {
         h.update(&chunk);
@@ -188,7 +188,7 @@ async fn copy_once(
         Some(Digest::Sha256(h)) => Some(h.as_str()),
         _ => None,
     };
-    let mut reader = src.reader(&item.src_path).await?;
+    let mut reader = src.reader(&item.src_path, size).await?;
     let mut writer = dst.writer(&item.dst_path, size, meta_hex).await?;
     let mut hasher = Hasher::new(&kinds, size);
     let mut read = 0u64;
@@ -197,7 +197,7 @@ async fn copy_once(
             writer.abort().await;
             return Err(Fail::permanent(Error::io(CANCELLED)));
         }
-        let chunk = match reader.next().await {
+        let (chunk, md5) = match reader.next_part().await {
             Ok(Some(c)) => c,
             Ok(None) => break,
             Err(e) => {
@@ -207,7 +207,10 @@ async fn copy_once(
         };
         read += chunk.len() as u64;
         if !kinds.is_empty() {
-            hasher.update(&chunk);
+            match md5 {
+                Some(m) => hasher.update_part(&chunk, m),
+                None => hasher.update(&chunk),
+            }
         }
         if let Err(e) = writer.write(chunk).await {
             writer.abort().await;
