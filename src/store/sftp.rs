@@ -28,6 +28,8 @@ pub struct Sftp {
     /// `sftp://user@host:port` for messages.
     base: String,
     conn: Mutex<Arc<Conn>>,
+    /// Folders known to exist (no mkdir round trips per file).
+    dirs: Mutex<std::collections::HashSet<String>>,
 }
 
 /// One SSH connection with two SFTP channels: one for files, one for the
@@ -171,6 +173,7 @@ impl Sftp {
                 ssh: ssh.clone(),
                 base,
                 conn: Mutex::new(Arc::new(conn)),
+                dirs: Mutex::new(Default::default()),
             },
             path,
         ))
@@ -391,35 +394,45 @@ impl Sftp {
     }
 
     async fn mkdirs(&self, dir: &str) -> FailResult<()> {
-        if dir.is_empty() || dir == "/" {
+        if dir.is_empty() || dir == "/" || self.known_dir(dir) {
             return Ok(());
         }
         if let Ok(m) = self.c().session.metadata(dir).await {
             if m.is_dir() {
+                self.remember_dir(dir);
                 return Ok(());
             }
         }
         if let Some((parent, _)) = dir.rsplit_once('/') {
             Box::pin(self.mkdirs(parent)).await?;
         }
-        match self.c().session.create_dir(dir).await {
+        let r = match self.c().session.create_dir(dir).await {
             Ok(()) => Ok(()),
             Err(e) => match self.c().session.metadata(dir).await {
                 Ok(m) if m.is_dir() => Ok(()),
                 _ => Err(sftp_fail(e, &self.show(dir))),
             },
+        };
+        if r.is_ok() {
+            self.remember_dir(dir);
+        }
+        r
+    }
+
+    fn known_dir(&self, dir: &str) -> bool {
+        self.dirs.lock().is_ok_and(|d| d.contains(dir))
+    }
+
+    fn remember_dir(&self, dir: &str) {
+        if let Ok(mut d) = self.dirs.lock() {
+            d.insert(dir.to_string());
         }
     }
 
     pub async fn writer(self: &Arc<Self>, path: &str) -> FailResult<super::Writer> {
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
         self.mkdirs(dir).await?;
-        if self.is_dir(path).await? {
-            return Err(Fail::permanent(Error::io(format!(
-                "{}: is a folder; give a file name or end the destination with /",
-                self.show(path)
-            ))));
-        }
+        // (A folder at `path` makes the final rename fail, with its name.)
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
