@@ -19,8 +19,10 @@ use super::{Entry, Fail, FailResult, Pending, Place, Reader, Stat, Written};
 use crate::error::{Error, Result};
 use crate::location::{RemoteUrl, Scheme};
 
-/// How many parts of one upload travel at the same time.
+/// How many parts of one upload or download travel at the same time.
 const PARTS_IN_FLIGHT: usize = 8;
+/// ... and of all files together (memory stays bounded: 16 x 8 MiB).
+const PARTS_IN_FLIGHT_TOTAL: usize = 16;
 
 pub struct ObjectBackend {
     store: Arc<dyn ObjectStore>,
@@ -29,6 +31,7 @@ pub struct ObjectBackend {
     base: String,
     /// GCS uploads go through the JSON API (see gcs_upload.rs).
     gcs: Option<Arc<super::gcs_upload::GcsJson>>,
+    parts: Arc<tokio::sync::Semaphore>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -185,6 +188,7 @@ impl ObjectBackend {
                 scheme: r.scheme,
                 base,
                 gcs,
+                parts: Arc::new(tokio::sync::Semaphore::new(PARTS_IN_FLIGHT_TOTAL)),
             },
             path,
         ))
@@ -297,13 +301,15 @@ impl ObjectBackend {
         if size > 2 * part {
             // Ranged GETs, PARTS_IN_FLIGHT at a time, in order.
             let store = self.store.clone();
+            let permits = self.parts.clone();
             let ranges: Vec<std::ops::Range<u64>> = (0..size.div_ceil(part))
                 .map(|i| i * part..((i + 1) * part).min(size))
                 .collect();
             let stream = futures::stream::iter(ranges)
                 .map(move |r| {
-                    let (store, key) = (store.clone(), key.clone());
+                    let (store, key, permits) = (store.clone(), key.clone(), permits.clone());
                     async move {
+                        let _permit = permits.acquire_owned().await;
                         let b = store.get_range(&key, r).await?;
                         // The part's MD5 on another thread, for the ETag check.
                         let b2 = b.clone();
@@ -359,6 +365,7 @@ impl ObjectBackend {
                 .map(|h| vec![(digest::SHA256_KEY.to_string(), h.to_string())])
                 .unwrap_or_default(),
             gcs_session: None,
+            tasks: Vec::new(),
         })))
     }
 }
@@ -381,6 +388,8 @@ pub struct ObjectWriter {
     expected: u64,
     meta: Vec<(String, String)>,
     gcs_session: Option<String>,
+    /// The part uploads running, stopped on abort.
+    tasks: Vec<tokio::task::AbortHandle>,
 }
 
 impl ObjectWriter {
@@ -426,17 +435,24 @@ impl ObjectWriter {
         }
         let index = self.part_md5s.len();
         self.part_md5s.push([0; 16]);
-        let up = self.upload.as_mut().expect("multipart upload started");
         let for_md5 = chunk.clone();
+        // Parts run as tasks of their own, so a permit always comes back.
+        let permit = self.backend.parts.clone().acquire_owned().await;
+        let up = self.upload.as_mut().expect("multipart upload started");
         let put = up.put_part(PutPayload::from(chunk));
-        let shown2 = shown.clone();
-        self.in_flight.push(Box::pin(async move {
+        let task = tokio::spawn(async move {
+            let _permit = permit;
             let md5 = tokio::task::spawn_blocking(move || digest::md5_of(&for_md5));
-            put.await.map_err(|e| fail(e, &shown2))?;
+            put.await.map_err(|e| fail(e, &shown))?;
             let md5 = md5
                 .await
                 .map_err(|e| Fail::permanent(Error::io(e.to_string())))?;
             Ok((index, md5))
+        });
+        self.tasks.push(task.abort_handle());
+        self.in_flight.push(Box::pin(async move {
+            task.await
+                .map_err(|e| Fail::permanent(Error::io(e.to_string())))?
         }));
         Ok(())
     }
@@ -554,6 +570,9 @@ impl ObjectWriter {
     pub async fn abort(mut self) {
         if let (Some(g), Some(s)) = (self.backend.gcs.clone(), self.gcs_session.take()) {
             g.cancel(&s).await;
+        }
+        for t in &self.tasks {
+            t.abort();
         }
         self.in_flight.clear();
         if let Some(mut up) = self.upload.take() {
