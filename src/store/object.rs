@@ -737,3 +737,40 @@ pub fn fail(e: object_store::Error, shown: &str) -> Fail {
         Fail::permanent(err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generic(msg: &str) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "S3",
+            source: msg.to_string().into(),
+        }
+    }
+
+    #[test]
+    fn errors_are_classified_and_kept_on_one_line() {
+        let f = fail(generic("Server returned non-2xx status code: 403 Forbidden: <?xml version=\"1.0\"?>\n<Error>\n  <Code>SignatureDoesNotMatch</Code>\n  <Message>The request\nsignature</Message></Error>"), "s3://b/k");
+        assert!(!f.transient);
+        assert!(
+            f.error.message.starts_with("s3://b/k: access denied"),
+            "{}",
+            f.error.message
+        );
+        assert!(f.error.message.contains("AWS_SECRET_ACCESS_KEY"));
+        let f = fail(generic("<Code>NoSuchBucket</Code>"), "s3://b");
+        assert!(f.error.message.contains("does not exist") && !f.transient);
+        let f = fail(
+            generic("error sending request: tcp connect error: Connection refused (os error 111)"),
+            "s3://b",
+        );
+        assert!(f.error.message.contains("connection refused") && f.transient);
+        let f = fail(generic("Server returned non-2xx status code: 503 Service Unavailable: <Error><Code>SlowDown</Code></Error>"), "s3://b");
+        assert!(f.transient, "{}", f.error.message);
+        assert!(!f.error.message.contains('\n'));
+        let f = fail(generic("Server returned non-2xx status code: 400 Bad Request: <Error><Code>InvalidArgument</Code><Message>bad</Message></Error>"), "s3://b");
+        assert!(!f.transient);
+        assert_eq!(f.error.kind.exit_code(), 3);
+    }
+}
