@@ -712,6 +712,8 @@ pub fn fail(e: object_store::Error, shown: &str) -> Fail {
         "Throttl",
         "TooManyRequests",
         "status: 429",
+        "status code: 429",
+        "status code: 50",
         "status: 500",
         "status: 502",
         "status: 503",
