@@ -248,6 +248,15 @@ async fn copy_once(
             ));
         }
     }
+    if let (Some(Digest::Etag(want)), Some(sent)) = (&src_etag, written.expected_etag.as_ref()) {
+        // S3 to S3: the bytes sent must be the source's (same part layout).
+        let parts = |e: &str| e.split_once('-').map(|(_, n)| n.to_string());
+        if parts(want) == parts(sent) && want != sent {
+            problem = Some(format!(
+                "the bytes read (ETag {sent}) differ from the source's ({want})"
+            ));
+        }
+    }
     if let (Some(want), Some(got)) = (&src_sha, &sha) {
         if want != got {
             problem = Some(format!(
