@@ -85,6 +85,13 @@ def main():
     work = Path(args.work).resolve()
     one, many = data_sets(work, args.mib, args.files)
     state, env = services(work)
+    try:
+        run(args, work, one, many, state, env)
+    finally:
+        stop(state)
+
+
+def run(args, work, one, many, state, env):
     os.environ.update(env)
     etl = args.etl
     bucket = env["ETL_TEST_S3_BUCKET"]
@@ -158,7 +165,6 @@ def main():
                 shutil.rmtree(where, ignore_errors=True)
             samples.setdefault((label, variant), []).append(t)
             print(f"run {run + 1}: {label:28} {variant:10} {t[0]:7.2f} s {t[1]:7.0f} MB", file=sys.stderr)
-    stop(state)
     shutil.rmtree(down, ignore_errors=True)
     print(f"\ntransfer, median of {args.runs} interleaved runs, {os.cpu_count()} cores, loopback servers (SeaweedFS, OpenSSH)\n")
     print("| case | etl s | peer | peer s | etl / peer | etl MB/s | etl peak RSS | peer peak RSS |")
