@@ -5,6 +5,7 @@
 #   scripts/services.sh start [NAME...]         start servers (default: all), write $STATE/env.sh
 #   scripts/services.sh stop [NAME...]          stop servers (default: all) by recorded PID
 #   scripts/services.sh status                  one line per server
+#   scripts/services.sh pause|resume NAME...    stop / restart sshd or s3 keeping ports and data (fault tests)
 #   scripts/services.sh env                     print the path of env.sh
 #   scripts/services.sh run [NAME...] -- CMD... start, source env.sh, run CMD, stop; exit with CMD's code
 #
@@ -172,7 +173,7 @@ spawn() {
 
 # Stop the server NAME by its recorded PID (and whatever it forked).
 stop_pid() {
-    local name=$1 sig=TERM d=$STATE/$1 pid st
+    local name=$1 sig=${STOP_SIG:-TERM} d=$STATE/$1 pid st
     [ -f "$d/pid" ] || return 0
     read -r pid st <"$d/pid" || true
     case $name in postgres) sig=INT ;; esac   # fast shutdown
@@ -369,14 +370,42 @@ ForceCommand internal-sftp -d $start
 EOF
     /usr/sbin/sshd -t -f "$D/sshd_config" >>"$D/log" 2>&1 || { say "sshd: bad config"; return 1; }
     printf '[%s]:%s %s\n' "$HOST" "$port" "$(cut -d' ' -f1,2 "$D/host_key.pub")" >"$D/known_hosts"
-    spawn sshd "$D" /usr/sbin/sshd -D -e -f "$D/sshd_config"
-    wait_ready sshd tcp_banner "$port" SSH- || return
+    echo "$port" >"$D/ports"
+    launch_sshd "$D" || return
     env_put sshd \
         "ETL_TEST_SFTP_URL=sftp://$user@$HOST:$port$urlpath" \
         "ETL_TEST_SFTP_HOST=$HOST" "ETL_TEST_SFTP_PORT=$port" "ETL_TEST_SFTP_USER=$user" \
         "ETL_TEST_SSH_KEY=$D/client_key" "ETL_TEST_KNOWN_HOSTS=$D/known_hosts" \
         "ETL_TEST_SFTP_ROOT=$root"
     echo "sftp://$user@$HOST:$port$urlpath" >"$D/summary"
+}
+
+# launch_NAME D: (re)start a server from the state an earlier start_NAME
+# left in D: same ports, same data (used by start and by resume).
+launch_sshd() {
+    local D=$1 port
+    read -r port <"$D/ports"
+    spawn sshd "$D" /usr/sbin/sshd -D -e -f "$D/sshd_config"
+    wait_ready sshd tcp_banner "$port" SSH-
+}
+
+launch_s3() {
+    local D=$1 weed s3 master volume filer admin
+    weed=$(weed_bin)
+    read -r s3 master volume filer admin <"$D/ports"
+    # TMPDIR keeps weed's glog files in $D; every port is explicit (gRPC =
+    # port+10000, the value weed's admin worker assumes), telemetry is off.
+    spawn s3 "$D" env TMPDIR="$D/tmp" "$weed" mini -dir="$D/data" \
+        -ip=$HOST -ip.bind=$HOST -master.telemetry=false \
+        -admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
+        -s3.port="$s3" -s3.port.grpc=$((s3 + 10000)) \
+        -master.port="$master" -master.port.grpc=$((master + 10000)) \
+        -volume.port="$volume" -volume.port.grpc=$((volume + 10000)) \
+        -filer.port="$filer" -filer.port.grpc=$((filer + 10000)) \
+        -admin.port="$admin" -admin.port.grpc=$((admin + 10000)) \
+        -filer.localSocket="$D/filer.sock" -s3.localSocket="$D/s3.sock" \
+        -s3.config="$D/s3.json"
+    wait_ready s3 http_is 403 "http://$HOST:$s3/"
 }
 
 start_s3() {
@@ -390,19 +419,7 @@ start_s3() {
   "credentials": [{"accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY"}],
   "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
 EOF
-    # TMPDIR keeps weed's glog files in $D; every port is explicit (gRPC =
-    # port+10000, the value weed's admin worker assumes), telemetry is off.
-    spawn s3 "$D" env TMPDIR="$D/tmp" "$weed" mini -dir="$D/data" \
-        -ip=$HOST -ip.bind=$HOST -master.telemetry=false \
-        -admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
-        -s3.port="$s3" -s3.port.grpc=$((s3 + 10000)) \
-        -master.port="$master" -master.port.grpc=$((master + 10000)) \
-        -volume.port="$volume" -volume.port.grpc=$((volume + 10000)) \
-        -filer.port="$filer" -filer.port.grpc=$((filer + 10000)) \
-        -admin.port="$admin" -admin.port.grpc=$((admin + 10000)) \
-        -filer.localSocket="$D/filer.sock" -s3.localSocket="$D/s3.sock" \
-        -s3.config="$D/s3.json"
-    wait_ready s3 http_is 403 "http://$HOST:$s3/" || return
+    launch_s3 "$D" || return
     "$PY" - "http://$HOST:$s3" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$BUCKET" >>"$D/log" 2>&1 <<'EOF' || { say "s3: could not create bucket"; return 1; }
 import sys, time, boto3
 from botocore.config import Config
@@ -620,6 +637,40 @@ cmd_stop() {
     write_env
 }
 
+# pause NAME...: stop the server process but keep its ports, data and env
+# (fault tests: a server that goes away mid-transfer). resume restarts it
+# with the same ports and data. Only sshd and s3 know how.
+cmd_pause() {
+    [ $# -gt 0 ] || die "usage: services.sh pause NAME..."
+    lock
+    local n
+    for n in "$@"; do
+        case $n in sshd|s3) ;; *) die "pause/resume: only sshd and s3" ;; esac
+        [ -d "$STATE/$n" ] || die "$n is not started"
+        running "$n" || { say "$n already paused"; continue; }
+        local pid st
+        read -r pid st <"$STATE/$n/pid"
+        # a crash, not a shutdown: SIGKILL (a busy weed ignores SIGTERM for long)
+        STOP_SIG=KILL stop_pid "$n"
+        echo "$pid $st" >"$STATE/$n/paused"
+        say "$n paused (ports and data kept)"
+    done
+}
+
+cmd_resume() {
+    [ $# -gt 0 ] || die "usage: services.sh resume NAME..."
+    lock
+    local n
+    for n in "$@"; do
+        case $n in sshd|s3) ;; *) die "pause/resume: only sshd and s3" ;; esac
+        [ -f "$STATE/$n/paused" ] || { running "$n" && { say "$n is running"; continue; }; die "$n is not paused"; }
+        [ "$n" = s3 ] && cleanup_s3 "$STATE/$n"
+        ( set -e; "launch_$n" "$STATE/$n" ) || die "$n did not come back; see $STATE/$n/log"
+        rm -f "$STATE/$n/paused"
+        say "$n resumed: $(cat "$STATE/$n/summary")"
+    done
+}
+
 cmd_status() {
     local n pid st
     for n in "${ALL[@]}"; do
@@ -668,7 +719,7 @@ cmd_run() {
     exit $rc
 }
 
-usage() { sed -n '2,17p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 cmd=${1:-}
 [ $# -gt 0 ] && shift
@@ -677,6 +728,8 @@ case $cmd in
     start) cmd_start "$@" ;;
     stop) cmd_stop "$@" ;;
     status) cmd_status ;;
+    pause) cmd_pause "$@" ;;
+    resume) cmd_resume "$@" ;;
     env) echo "$STATE/env.sh" ;;
     run) cmd_run "$@" ;;
     -h|--help|help) usage ;;

@@ -37,6 +37,20 @@ pub struct ColumnStats {
 /// Inspects one location. `stats` computes per-column statistics in one
 /// streaming pass; without it only metadata and the schema are read.
 pub fn inspect(location: &Location, opts: &ReadOptions, stats: bool) -> Result<Inspection> {
+    if crate::store::spool::is_file_store(location) {
+        // s3://, az://, gs://, sftp://: inspect a downloaded copy.
+        let mut files = crate::store::spool::fetch(location)?;
+        if files.len() != 1 {
+            return Err(Error::unsupported(format!(
+                "inspecting {} remote files at once ({location}); name one file",
+                files.len()
+            )));
+        }
+        let one = files.pop().expect("one file");
+        let mut report = inspect(&Location::Local(one.file.path.clone()), opts, stats)?;
+        report.location = one.shown;
+        return Ok(report);
+    }
     let (format, compression, size) = describe(location, opts)?;
     let mut frame = source::open(std::slice::from_ref(location), opts, &Provenance::default())?;
     let schema = frame.schema()?;

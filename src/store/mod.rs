@@ -137,7 +137,7 @@ impl Place {
             return base.to_string();
         }
         match (&self.backend, base) {
-            (Backend::Object(_), "") => rel.to_string(),
+            (_, "") => rel.to_string(),
             (_, b) if b.ends_with('/') => format!("{b}{rel}"),
             (_, b) => format!("{b}/{rel}"),
         }
@@ -171,6 +171,49 @@ impl Place {
         }
     }
 
+    /// Removes what earlier, interrupted runs left under temporary names
+    /// for these targets (`.NAME.etl-tmp-*` beside each): local and SFTP.
+    pub async fn remove_stale_temps(&self, targets: &[&str]) {
+        let mut by_dir: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for t in targets {
+            let (dir, name) = t.rsplit_once('/').unwrap_or(("", t));
+            by_dir.entry(dir).or_default().push(name);
+        }
+        for (dir, names) in by_dir {
+            let temps: Vec<String> = match &self.backend {
+                Backend::Sftp(s) => s.temps_in(if dir.is_empty() { "." } else { dir }).await,
+                Backend::Local => std::fs::read_dir(if dir.is_empty() { "." } else { dir })
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok())
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .filter(|n| n.starts_with('.') && n.contains(".etl-tmp-"))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                Backend::Object(_) => return,
+            };
+            let mine = format!(".etl-tmp-{}-", std::process::id());
+            for t in temps {
+                let stale = names
+                    .iter()
+                    .any(|n| t.starts_with(&format!(".{n}.etl-tmp-")))
+                    && !t.contains(&mine);
+                if stale {
+                    let full = self.join(dir, &t);
+                    let _ = self.delete(&full).await;
+                }
+            }
+        }
+    }
+
+    /// After a transient failure: reconnects a dropped SFTP connection.
+    pub async fn reconnect(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sftp(s) => s.reconnect().await,
+            _ => Ok(()),
+        }
+    }
+
     /// The file at `path`, or None when there is none (a folder is not a file).
     pub async fn stat(&self, path: &str) -> FailResult<Option<Stat>> {
         match &self.backend {
@@ -200,10 +243,12 @@ impl Place {
         Ok(v)
     }
 
-    pub async fn reader(&self, path: &str) -> FailResult<Reader> {
+    /// Streams the file at `path` (of `size` bytes, as listed): large
+    /// objects are fetched as several ranges at once, delivered in order.
+    pub async fn reader(&self, path: &str, size: u64) -> FailResult<Reader> {
         match &self.backend {
             Backend::Local => local::reader(path).await,
-            Backend::Object(o) => o.reader(path).await,
+            Backend::Object(o) => o.reader(path, size).await,
             Backend::Sftp(s) => s.reader(path).await,
         }
     }
@@ -291,12 +336,30 @@ pub enum Reader {
         futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
         String,
     ),
+    /// Whole upload parts (of [`digest::part_size`]) with their MD5s.
+    Parts(
+        futures::stream::BoxStream<'static, object_store::Result<(Bytes, [u8; 16])>>,
+        String,
+    ),
     Sftp(Box<russh_sftp::client::fs::File>, String),
 }
 
 pub const CHUNK: usize = 1 << 20;
 
 impl Reader {
+    /// The next chunk, with its MD5 when it is a whole upload part.
+    pub async fn next_part(&mut self) -> FailResult<Option<(Bytes, Option<[u8; 16]>)>> {
+        use futures::StreamExt;
+        if let Reader::Parts(s, shown) = self {
+            return match s.next().await {
+                None => Ok(None),
+                Some(Ok((b, md5))) => Ok(Some((b, Some(md5)))),
+                Some(Err(e)) => Err(object::fail(e, shown)),
+            };
+        }
+        Ok(self.next().await?.map(|b| (b, None)))
+    }
+
     pub async fn next(&mut self) -> FailResult<Option<Bytes>> {
         use futures::StreamExt;
         use tokio::io::AsyncReadExt;
@@ -317,6 +380,11 @@ impl Reader {
             Reader::Stream(s, shown) => match s.next().await {
                 None => Ok(None),
                 Some(Ok(b)) => Ok(Some(b)),
+                Some(Err(e)) => Err(object::fail(e, shown)),
+            },
+            Reader::Parts(s, shown) => match s.next().await {
+                None => Ok(None),
+                Some(Ok((b, _))) => Ok(Some(b)),
                 Some(Err(e)) => Err(object::fail(e, shown)),
             },
             Reader::Sftp(f, shown) => {

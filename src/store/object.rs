@@ -19,8 +19,10 @@ use super::{Entry, Fail, FailResult, Pending, Place, Reader, Stat, Written};
 use crate::error::{Error, Result};
 use crate::location::{RemoteUrl, Scheme};
 
-/// How many parts of one upload travel at the same time.
+/// How many parts of one upload or download travel at the same time.
 const PARTS_IN_FLIGHT: usize = 8;
+/// ... and of all files together (memory stays bounded: 16 x 8 MiB).
+const PARTS_IN_FLIGHT_TOTAL: usize = 16;
 
 pub struct ObjectBackend {
     store: Arc<dyn ObjectStore>,
@@ -29,6 +31,7 @@ pub struct ObjectBackend {
     base: String,
     /// GCS uploads go through the JSON API (see gcs_upload.rs).
     gcs: Option<Arc<super::gcs_upload::GcsJson>>,
+    parts: Arc<tokio::sync::Semaphore>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -185,6 +188,7 @@ impl ObjectBackend {
                 scheme: r.scheme,
                 base,
                 gcs,
+                parts: Arc::new(tokio::sync::Semaphore::new(PARTS_IN_FLIGHT_TOTAL)),
             },
             path,
         ))
@@ -290,9 +294,35 @@ impl ObjectBackend {
         Ok(out)
     }
 
-    pub async fn reader(&self, path: &str) -> FailResult<Reader> {
+    pub async fn reader(&self, path: &str, size: u64) -> FailResult<Reader> {
         let key = self.key(path)?;
         let shown = self.show(path);
+        let part = digest::part_size(size);
+        if size > 2 * part {
+            // Ranged GETs, PARTS_IN_FLIGHT at a time, in order.
+            let store = self.store.clone();
+            let permits = self.parts.clone();
+            let ranges: Vec<std::ops::Range<u64>> = (0..size.div_ceil(part))
+                .map(|i| i * part..((i + 1) * part).min(size))
+                .collect();
+            let stream = futures::stream::iter(ranges)
+                .map(move |r| {
+                    let (store, key, permits) = (store.clone(), key.clone(), permits.clone());
+                    async move {
+                        let _permit = permits.acquire_owned().await;
+                        let b = store.get_range(&key, r).await?;
+                        // The part's MD5 on another thread, for the ETag check.
+                        let b2 = b.clone();
+                        let md5 = tokio::task::spawn_blocking(move || digest::md5_of(&b2))
+                            .await
+                            .map_err(|e| object_store::Error::JoinError { source: e })?;
+                        Ok((b, md5))
+                    }
+                })
+                .buffered(PARTS_IN_FLIGHT)
+                .boxed();
+            return Ok(Reader::Parts(stream, shown));
+        }
         let r = self.store.get(&key).await.map_err(|e| fail(e, &shown))?;
         Ok(Reader::Stream(r.into_stream(), shown))
     }
@@ -335,6 +365,7 @@ impl ObjectBackend {
                 .map(|h| vec![(digest::SHA256_KEY.to_string(), h.to_string())])
                 .unwrap_or_default(),
             gcs_session: None,
+            tasks: Vec::new(),
         })))
     }
 }
@@ -357,6 +388,8 @@ pub struct ObjectWriter {
     expected: u64,
     meta: Vec<(String, String)>,
     gcs_session: Option<String>,
+    /// The part uploads running, stopped on abort.
+    tasks: Vec<tokio::task::AbortHandle>,
 }
 
 impl ObjectWriter {
@@ -402,17 +435,24 @@ impl ObjectWriter {
         }
         let index = self.part_md5s.len();
         self.part_md5s.push([0; 16]);
-        let up = self.upload.as_mut().expect("multipart upload started");
         let for_md5 = chunk.clone();
+        // Parts run as tasks of their own, so a permit always comes back.
+        let permit = self.backend.parts.clone().acquire_owned().await;
+        let up = self.upload.as_mut().expect("multipart upload started");
         let put = up.put_part(PutPayload::from(chunk));
-        let shown2 = shown.clone();
-        self.in_flight.push(Box::pin(async move {
+        let task = tokio::spawn(async move {
+            let _permit = permit;
             let md5 = tokio::task::spawn_blocking(move || digest::md5_of(&for_md5));
-            put.await.map_err(|e| fail(e, &shown2))?;
+            put.await.map_err(|e| fail(e, &shown))?;
             let md5 = md5
                 .await
                 .map_err(|e| Fail::permanent(Error::io(e.to_string())))?;
             Ok((index, md5))
+        });
+        self.tasks.push(task.abort_handle());
+        self.in_flight.push(Box::pin(async move {
+            task.await
+                .map_err(|e| Fail::permanent(Error::io(e.to_string())))?
         }));
         Ok(())
     }
@@ -531,6 +571,9 @@ impl ObjectWriter {
         if let (Some(g), Some(s)) = (self.backend.gcs.clone(), self.gcs_session.take()) {
             g.cancel(&s).await;
         }
+        for t in &self.tasks {
+            t.abort();
+        }
         self.in_flight.clear();
         if let Some(mut up) = self.upload.take() {
             let _ = up.abort().await;
@@ -591,6 +634,11 @@ fn chain(e: &dyn std::error::Error) -> String {
 pub fn fail(e: object_store::Error, shown: &str) -> Fail {
     if let object_store::Error::NotFound { .. } = e {
         return Fail::permanent(Error::io(format!("{shown}: not found")));
+    }
+    if let object_store::Error::InvalidPath { source } = &e {
+        return Fail::permanent(Error::data(format!(
+            "{shown}: refusing a source object name ({source}); a name with '..' or empty segments could write outside the destination"
+        )));
     }
     let text = one_line(&chain(&e));
     if std::env::var_os("ETL_DEBUG_STORE").is_some() {
@@ -664,6 +712,8 @@ pub fn fail(e: object_store::Error, shown: &str) -> Fail {
         "Throttl",
         "TooManyRequests",
         "status: 429",
+        "status code: 429",
+        "status code: 50",
         "status: 500",
         "status: 502",
         "status: 503",
@@ -687,5 +737,42 @@ pub fn fail(e: object_store::Error, shown: &str) -> Fail {
         Fail::transient(err)
     } else {
         Fail::permanent(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generic(msg: &str) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "S3",
+            source: msg.to_string().into(),
+        }
+    }
+
+    #[test]
+    fn errors_are_classified_and_kept_on_one_line() {
+        let f = fail(generic("Server returned non-2xx status code: 403 Forbidden: <?xml version=\"1.0\"?>\n<Error>\n  <Code>SignatureDoesNotMatch</Code>\n  <Message>The request\nsignature</Message></Error>"), "s3://b/k");
+        assert!(!f.transient);
+        assert!(
+            f.error.message.starts_with("s3://b/k: access denied"),
+            "{}",
+            f.error.message
+        );
+        assert!(f.error.message.contains("AWS_SECRET_ACCESS_KEY"));
+        let f = fail(generic("<Code>NoSuchBucket</Code>"), "s3://b");
+        assert!(f.error.message.contains("does not exist") && !f.transient);
+        let f = fail(
+            generic("error sending request: tcp connect error: Connection refused (os error 111)"),
+            "s3://b",
+        );
+        assert!(f.error.message.contains("connection refused") && f.transient);
+        let f = fail(generic("Server returned non-2xx status code: 503 Service Unavailable: <Error><Code>SlowDown</Code></Error>"), "s3://b");
+        assert!(f.transient, "{}", f.error.message);
+        assert!(!f.error.message.contains('\n'));
+        let f = fail(generic("Server returned non-2xx status code: 400 Bad Request: <Error><Code>InvalidArgument</Code><Message>bad</Message></Error>"), "s3://b");
+        assert!(!f.transient);
+        assert_eq!(f.error.kind.exit_code(), 3);
     }
 }

@@ -20,12 +20,24 @@ use tokio::io::AsyncWriteExt;
 use super::{Entry, Fail, FailResult, Pending, Place, Reader, SshOptions, Stat, Written};
 use crate::error::{Error, Result};
 
+/// An SFTP server; reconnects after a dropped connection (see [`Sftp::reconnect`]).
 pub struct Sftp {
-    session: SftpSession,
-    raw: RawSftpSession,
-    _handle: Handle<HostCheck>,
+    url: url::Url,
+    shown: String,
+    ssh: SshOptions,
     /// `sftp://user@host:port` for messages.
     base: String,
+    conn: Mutex<Arc<Conn>>,
+    /// Folders known to exist (no mkdir round trips per file).
+    dirs: Mutex<std::collections::HashSet<String>>,
+}
+
+/// One SSH connection with two SFTP channels: one for files, one for the
+/// posix-rename extension.
+struct Conn {
+    session: SftpSession,
+    raw: RawSftpSession,
+    handle: Handle<HostCheck>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +165,44 @@ fn is_not_found(e: &russh_sftp::client::error::Error) -> bool {
 impl Sftp {
     /// Connects, checks the host key, logs in and starts the SFTP subsystem.
     pub async fn connect(url: &url::Url, shown: &str, ssh: &SshOptions) -> Result<(Sftp, String)> {
+        let (conn, base, path) = Conn::open(url, shown, ssh).await?;
+        Ok((
+            Sftp {
+                url: url.clone(),
+                shown: shown.to_string(),
+                ssh: ssh.clone(),
+                base,
+                conn: Mutex::new(Arc::new(conn)),
+                dirs: Mutex::new(Default::default()),
+            },
+            path,
+        ))
+    }
+
+    fn c(&self) -> Arc<Conn> {
+        self.conn.lock().expect("sftp connection lock").clone()
+    }
+
+    /// After a transient failure: connects again when the connection is gone.
+    pub async fn reconnect(&self) -> Result<()> {
+        let c = self.c();
+        let alive = !c.handle.is_closed()
+            && tokio::time::timeout(Duration::from_secs(10), c.session.canonicalize("."))
+                .await
+                .is_ok_and(|r| r.is_ok());
+        if alive {
+            return Ok(());
+        }
+        let mut ssh = self.ssh.clone();
+        ssh.accept_new_host_key = false;
+        let (conn, _, _) = Conn::open(&self.url, &self.shown, &ssh).await?;
+        *self.conn.lock().expect("sftp connection lock") = Arc::new(conn);
+        Ok(())
+    }
+}
+
+impl Conn {
+    async fn open(url: &url::Url, shown: &str, ssh: &SshOptions) -> Result<(Conn, String, String)> {
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())
@@ -237,16 +287,18 @@ impl Sftp {
             .map_err(|e| Error::io(format!("{shown}: SFTP start failed ({e})")))?;
         raw.set_timeout(60);
         Ok((
-            Sftp {
+            Conn {
                 session,
                 raw,
-                _handle: handle,
-                base,
+                handle,
             },
+            base,
             path,
         ))
     }
+}
 
+impl Sftp {
     pub fn show(&self, path: &str) -> String {
         if path.starts_with('/') {
             format!("{}{path}", self.base)
@@ -256,7 +308,7 @@ impl Sftp {
     }
 
     pub async fn stat(&self, path: &str) -> FailResult<Option<Stat>> {
-        match self.session.metadata(path).await {
+        match self.c().session.metadata(path).await {
             Ok(m) if m.is_regular() => Ok(Some(Stat {
                 size: m.len(),
                 digests: Vec::new(),
@@ -268,7 +320,7 @@ impl Sftp {
     }
 
     pub async fn is_dir(&self, path: &str) -> FailResult<bool> {
-        match self.session.metadata(path).await {
+        match self.c().session.metadata(path).await {
             Ok(m) => Ok(m.is_dir()),
             Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(sftp_fail(e, &self.show(path))),
@@ -280,6 +332,7 @@ impl Sftp {
         let mut todo = vec![path.to_string()];
         while let Some(dir) = todo.pop() {
             let rd = self
+                .c()
                 .session
                 .read_dir(dir.clone())
                 .await
@@ -311,9 +364,20 @@ impl Sftp {
         Ok(out)
     }
 
+    /// Names in `dir` (not recursive) that are unfinished uploads of etl.
+    pub async fn temps_in(&self, dir: &str) -> Vec<String> {
+        let Ok(rd) = self.c().session.read_dir(dir.to_string()).await else {
+            return Vec::new();
+        };
+        rd.map(|e| e.file_name())
+            .filter(|n| n.starts_with('.') && n.contains(".etl-tmp-"))
+            .collect()
+    }
+
     pub async fn reader(&self, path: &str) -> FailResult<Reader> {
         let shown = self.show(path);
         let f = self
+            .c()
             .session
             .open(path)
             .await
@@ -322,7 +386,7 @@ impl Sftp {
     }
 
     pub async fn delete(&self, path: &str) -> FailResult<()> {
-        match self.session.remove_file(path).await {
+        match self.c().session.remove_file(path).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(sftp_fail(e, &self.show(path))),
@@ -330,35 +394,45 @@ impl Sftp {
     }
 
     async fn mkdirs(&self, dir: &str) -> FailResult<()> {
-        if dir.is_empty() || dir == "/" {
+        if dir.is_empty() || dir == "/" || self.known_dir(dir) {
             return Ok(());
         }
-        if let Ok(m) = self.session.metadata(dir).await {
+        if let Ok(m) = self.c().session.metadata(dir).await {
             if m.is_dir() {
+                self.remember_dir(dir);
                 return Ok(());
             }
         }
         if let Some((parent, _)) = dir.rsplit_once('/') {
             Box::pin(self.mkdirs(parent)).await?;
         }
-        match self.session.create_dir(dir).await {
+        let r = match self.c().session.create_dir(dir).await {
             Ok(()) => Ok(()),
-            Err(e) => match self.session.metadata(dir).await {
+            Err(e) => match self.c().session.metadata(dir).await {
                 Ok(m) if m.is_dir() => Ok(()),
                 _ => Err(sftp_fail(e, &self.show(dir))),
             },
+        };
+        if r.is_ok() {
+            self.remember_dir(dir);
+        }
+        r
+    }
+
+    fn known_dir(&self, dir: &str) -> bool {
+        self.dirs.lock().is_ok_and(|d| d.contains(dir))
+    }
+
+    fn remember_dir(&self, dir: &str) {
+        if let Ok(mut d) = self.dirs.lock() {
+            d.insert(dir.to_string());
         }
     }
 
     pub async fn writer(self: &Arc<Self>, path: &str) -> FailResult<super::Writer> {
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
         self.mkdirs(dir).await?;
-        if self.is_dir(path).await? {
-            return Err(Fail::permanent(Error::io(format!(
-                "{}: is a folder; give a file name or end the destination with /",
-                self.show(path)
-            ))));
-        }
+        // (A folder at `path` makes the final rename fail, with its name.)
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -370,6 +444,7 @@ impl Sftp {
             format!("{dir}/{tmp_name}")
         };
         let file = self
+            .c()
             .session
             .open_with_flags(
                 tmp.clone(),
@@ -394,16 +469,20 @@ impl Sftp {
             data.extend_from_slice(&(s.len() as u32).to_be_bytes());
             data.extend_from_slice(s.as_bytes());
         }
-        let posix = self.raw.extended("posix-rename@openssh.com", data).await;
+        let posix = self
+            .c()
+            .raw
+            .extended("posix-rename@openssh.com", data)
+            .await;
         let done = match posix {
             Ok(russh_sftp::protocol::Packet::Status(s)) => s.status_code == StatusCode::Ok,
             Ok(_) => true,
             Err(_) => false,
         };
         if !done {
-            let _ = self.session.remove_file(target).await;
-            if let Err(e) = self.session.rename(tmp, target).await {
-                let _ = self.session.remove_file(tmp).await;
+            let _ = self.c().session.remove_file(target).await;
+            if let Err(e) = self.c().session.rename(tmp, target).await {
+                let _ = self.c().session.remove_file(tmp).await;
                 return Err(sftp_fail(e, &self.show(target)));
             }
         }
@@ -593,14 +672,14 @@ impl SftpWriter {
         let shown = self.conn.show(&self.target);
         let mut f = self.file.take().expect("open until finished");
         if let Err(e) = f.shutdown().await {
-            let _ = self.conn.session.remove_file(self.tmp.clone()).await;
+            let _ = self.conn.c().session.remove_file(self.tmp.clone()).await;
             return Err(io_fail(e, &shown));
         }
         drop(f);
-        let size = match self.conn.session.metadata(self.tmp.clone()).await {
+        let size = match self.conn.c().session.metadata(self.tmp.clone()).await {
             Ok(m) => m.len(),
             Err(e) => {
-                let _ = self.conn.session.remove_file(self.tmp.clone()).await;
+                let _ = self.conn.c().session.remove_file(self.tmp.clone()).await;
                 return Err(sftp_fail(e, &shown));
             }
         };
@@ -619,6 +698,6 @@ impl SftpWriter {
 
     pub async fn abort(mut self) {
         drop(self.file.take());
-        let _ = self.conn.session.remove_file(self.tmp.clone()).await;
+        let _ = self.conn.c().session.remove_file(self.tmp.clone()).await;
     }
 }

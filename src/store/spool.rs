@@ -68,7 +68,7 @@ pub fn fetch(loc: &Location) -> Result<Vec<Spooled>> {
                 .tempfile()?
                 .into_temp_path();
             cleanup::track(&tmp);
-            let mut reader = place.reader(&path).await?;
+            let mut reader = place.reader(&path, stat.size).await?;
             let mut file = tokio::fs::File::create(&tmp).await?;
             let mut got = 0u64;
             crate::progress::start(&format!("download {name}"), Some(stat.size));

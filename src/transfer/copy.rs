@@ -50,7 +50,16 @@ pub async fn copy_with_retries(
             return Err(Error::io(CANCELLED));
         }
         let mut counted = 0u64;
-        match copy_once(src, item, dst, shared, &mut counted).await {
+        let result = if attempt > 0 {
+            // A dropped SFTP connection comes back for the next attempt.
+            match (src.reconnect().await, dst.reconnect().await) {
+                (Err(e), _) | (_, Err(e)) => Err(Fail::transient(e)),
+                _ => copy_once(src, item, dst, shared, &mut counted).await,
+            }
+        } else {
+            copy_once(src, item, dst, shared, &mut counted).await
+        };
+        match result {
             Ok((action, checksum)) => {
                 if action == "skipped" {
                     shared
@@ -88,7 +97,7 @@ pub async fn copy_with_retries(
 
 /// Reads a whole file and computes the digests asked for.
 async fn digest_of(place: &Place, path: &str, size: u64, kind: DigestKind) -> FailResult<Digest> {
-    let mut r = place.reader(path).await?;
+    let mut r = place.reader(path, size).await?;
     let mut h = Hasher::new(&[kind], size);
     while let Some(chunk) = r.next().await? {
         h.update(&chunk);
@@ -179,7 +188,7 @@ async fn copy_once(
         Some(Digest::Sha256(h)) => Some(h.as_str()),
         _ => None,
     };
-    let mut reader = src.reader(&item.src_path).await?;
+    let mut reader = src.reader(&item.src_path, size).await?;
     let mut writer = dst.writer(&item.dst_path, size, meta_hex).await?;
     let mut hasher = Hasher::new(&kinds, size);
     let mut read = 0u64;
@@ -188,7 +197,7 @@ async fn copy_once(
             writer.abort().await;
             return Err(Fail::permanent(Error::io(CANCELLED)));
         }
-        let chunk = match reader.next().await {
+        let (chunk, md5) = match reader.next_part().await {
             Ok(Some(c)) => c,
             Ok(None) => break,
             Err(e) => {
@@ -198,7 +207,10 @@ async fn copy_once(
         };
         read += chunk.len() as u64;
         if !kinds.is_empty() {
-            hasher.update(&chunk);
+            match md5 {
+                Some(m) => hasher.update_part(&chunk, m),
+                None => hasher.update(&chunk),
+            }
         }
         if let Err(e) = writer.write(chunk).await {
             writer.abort().await;
@@ -233,6 +245,15 @@ async fn copy_once(
         if *exp != got {
             problem = Some(format!(
                 "the store's ETag {got} is not the MD5 of the bytes sent ({exp})"
+            ));
+        }
+    }
+    if let (Some(Digest::Etag(want)), Some(sent)) = (&src_etag, written.expected_etag.as_ref()) {
+        // S3 to S3: the bytes sent must be the source's (same part layout).
+        let parts = |e: &str| e.split_once('-').map(|(_, n)| n.to_string());
+        if parts(want) == parts(sent) && want != sent {
+            problem = Some(format!(
+                "the bytes read (ETag {sent}) differ from the source's ({want})"
             ));
         }
     }

@@ -67,7 +67,7 @@ impl Default for TransferRequest {
             dry_run: false,
             checksum: false,
             retries: 3,
-            parallel: 4,
+            parallel: 8,
             manifest: None,
             identity: None,
             known_hosts: None,
@@ -176,6 +176,8 @@ async fn run(req: &TransferRequest) -> Result<TransferSummary> {
         summary.seconds = started.elapsed().as_secs_f64();
         return Ok(summary);
     }
+    let targets: Vec<&str> = items.iter().map(|i| i.dst_path.as_str()).collect();
+    dest.remove_stale_temps(&targets).await;
     let total: u64 = items.iter().map(|i| i.src_stat.size).sum();
     let count = items.len();
     crate::progress::start(&format!("transfer 0/{count} files"), Some(total));

@@ -15,5 +15,8 @@ mod persist;
 mod persist_db;
 mod pipeline_e2e;
 mod pipes;
+mod remote;
 mod run_pipeline;
+mod transfer;
+mod transfer_faults;
 mod transform;
