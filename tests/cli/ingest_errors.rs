@@ -156,9 +156,15 @@ fn usage_errors_exit_2() {
     );
     let r = run(&["ingest", p, "--no-such-flag"]);
     assert_eq!(r.code, 2);
-    // (s3:// and the other file stores are read now: see remote.rs)
+    // (file stores and databases are read now: see remote.rs and ingest_db.rs)
     let r = fails(&["ingest", "postgres://localhost/db", "--to", "csv"], 2);
-    assert!(r.stderr.contains("not supported yet"), "{}", r.stderr);
+    assert!(r.stderr.contains("needs --query SQL or --table NAME"), "{}", r.stderr);
+    let r = fails(&["ingest", p, "-o", "postgres://localhost/db"], 2);
+    assert!(
+        r.stderr.contains("not supported yet: writing tables to postgres://"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
