@@ -183,8 +183,8 @@ impl WriteArgs {
                     // s3://, az://, gs://, sftp://: the name gives the format.
                     etl::Location::Remote(r) if remote => std::path::PathBuf::from(r.url.path()),
                     _ => {
-                        return Err(Error::unsupported(format!(
-                            "writing tables to {location} (use a local path or s3://, az://, gs://, sftp://)"
+                        return Err(Error::usage(format!(
+                            "-o {location}: -o writes files (a local path or s3://, az://, gs://, sftp://); load a database with `etl persist {location} --table NAME`"
                         )))
                     }
                 };

@@ -161,7 +161,7 @@ fn usage_errors_exit_2() {
     assert!(r.stderr.contains("needs --query SQL or --table NAME"), "{}", r.stderr);
     let r = fails(&["ingest", p, "-o", "postgres://localhost/db"], 2);
     assert!(
-        r.stderr.contains("not supported yet: writing tables to postgres://"),
+        r.stderr.contains("load a database with `etl persist postgres://"),
         "{}",
         r.stderr
     );
