@@ -475,7 +475,7 @@ async fn load_data(
             )
         };
         let mut rows = 0u64;
-        for batch in stream.batches {
+        for batch in super::pgcopy::sliced(stream.batches, super::pgcopy::SLICE_ROWS) {
             let mut out = Vec::new();
             let step = batch.and_then(|b| {
                 rows += b.height() as u64;
