@@ -241,7 +241,7 @@ pub fn postgres_config(url: &url::Url) -> Result<tokio_postgres::Config> {
     }
     if cfg.get_application_name().is_none() {
         // The process id lets a DBA (and the tests) tell runs apart.
-        cfg.application_name(&format!("etl/{}", std::process::id()));
+        cfg.application_name(format!("etl/{}", std::process::id()));
     }
     Ok(cfg)
 }

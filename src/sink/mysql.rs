@@ -475,7 +475,7 @@ async fn load_data(
             )
         };
         let mut rows = 0u64;
-        for batch in stream.batches {
+        for batch in super::pgcopy::sliced(stream.batches, super::pgcopy::SLICE_ROWS) {
             let mut out = Vec::new();
             let step = batch.and_then(|b| {
                 rows += b.height() as u64;
@@ -799,12 +799,44 @@ fn decimal_text(out: &mut Vec<u8>, v: i128, scale: usize) {
 
 /// One batch as tab-separated lines in LOAD DATA's default format.
 fn encode_batch(df: &DataFrame, types: &[MyType], out: &mut Vec<u8>) -> Result<()> {
-    let cols: Vec<Fields> = df
-        .columns()
-        .iter()
-        .zip(types)
-        .map(|(c, t)| encode_column(c.as_materialized_series(), t))
-        .collect::<Result<_>>()?;
+    let columns = df.columns();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4);
+    let cols: Vec<Fields> = if threads <= 1 || columns.len() < 2 || df.height() < 4096 {
+        columns
+            .iter()
+            .zip(types)
+            .map(|(c, t)| encode_column(c.as_materialized_series(), t))
+            .collect::<Result<_>>()?
+    } else {
+        // Columns encode independently: split them over a few threads.
+        let per = columns.len().div_ceil(threads);
+        let parts: Vec<Result<Vec<Fields>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = columns
+                .chunks(per)
+                .zip(types.chunks(per))
+                .map(|(cs, ts)| {
+                    scope.spawn(move || {
+                        cs.iter()
+                            .zip(ts)
+                            .map(|(c, t)| encode_column(c.as_materialized_series(), t))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("encoder thread"))
+                .collect()
+        });
+        let mut cols = Vec::with_capacity(columns.len());
+        for p in parts {
+            cols.extend(p?);
+        }
+        cols
+    };
     let total: usize = cols.iter().map(|c| c.data.len() + c.ends.len()).sum();
     out.reserve(total);
     let mut starts = vec![0usize; cols.len()];

@@ -84,6 +84,30 @@ impl PgType {
     }
 }
 
+/// Rows encoded and sent at a time: bounds the memory of a load whatever
+/// the size of the batches (a Parquet row group can hold millions of rows).
+pub const SLICE_ROWS: usize = 65_536;
+
+/// The batches cut into slices of at most `rows` rows (zero-copy).
+pub fn sliced(
+    batches: impl Iterator<Item = Result<DataFrame>>,
+    rows: usize,
+) -> impl Iterator<Item = Result<DataFrame>> {
+    batches.flat_map(move |b| -> Box<dyn Iterator<Item = Result<DataFrame>>> {
+        match b {
+            Ok(df) if df.height() > rows => {
+                let n = df.height();
+                Box::new(
+                    (0..n)
+                        .step_by(rows)
+                        .map(move |at| Ok(df.slice(at as i64, rows.min(n - at)))),
+                )
+            }
+            other => Box::new(std::iter::once(other)),
+        }
+    })
+}
+
 /// One column's fields: length-prefixed values, end offsets per row.
 struct Fields {
     data: Vec<u8>,

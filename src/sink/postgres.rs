@@ -314,7 +314,7 @@ async fn copy_in(
     let producer = std::thread::spawn(move || {
         let mut rows = 0u64;
         let mut first = true;
-        for batch in stream.batches {
+        for batch in pgcopy::sliced(stream.batches, pgcopy::SLICE_ROWS) {
             let mut out = Vec::new();
             if first {
                 out.extend_from_slice(pgcopy::HEADER);
