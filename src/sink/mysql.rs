@@ -36,6 +36,8 @@ pub struct MysqlLoad {
     pub table: String,
     pub mode: LoadMode,
     pub primary_key: Vec<String>,
+    /// For overwrite-partitions: rows with the new rows' values of these columns are replaced.
+    pub partition_by: Vec<String>,
     pub evolve: bool,
 }
 
@@ -112,6 +114,7 @@ pub fn load(frame: Frame, w: &MysqlLoad) -> Result<LoadSummary> {
     let mut frame = frame;
     let schema = frame.schema()?;
     crate::names::require_columns(&schema, &w.primary_key, "--primary-key")?;
+    crate::names::require_columns(&schema, &w.partition_by, "--partition-by")?;
     if w.mode == LoadMode::Incremental && w.primary_key.is_empty() {
         return Err(Error::usage("--mode incremental needs --primary-key COLS"));
     }
@@ -146,7 +149,7 @@ pub fn load(frame: Frame, w: &MysqlLoad) -> Result<LoadSummary> {
     })?;
     Ok(LoadSummary {
         target: format!("{}#{}", db::shown(&w.url), w.table),
-        mode: format!("{:?}", w.mode),
+        mode: w.mode.name().to_string(),
         rows,
         partitions: 0,
         files: 0,
@@ -324,7 +327,7 @@ async fn run(
                 .await
                 .map_err(me)?;
             }
-            let merge = merge_sql(mode, &target, staging, &list, columns, &w.primary_key, old)?;
+            let merge = merge_sql(mode, &target, staging, &list, columns, w, old)?;
             conn.query_drop("START TRANSACTION").await.map_err(me)?;
             let mut result = Ok(());
             for sql in merge {
@@ -385,9 +388,10 @@ fn merge_sql(
     staging: &str,
     list: &str,
     columns: &[Col],
-    pk: &[String],
+    w: &MysqlLoad,
     old: &Existing,
 ) -> Result<Vec<String>> {
+    let pk = &w.primary_key;
     let insert = format!("INSERT INTO {target} ({list}) SELECT {list} FROM {staging}");
     Ok(match mode {
         LoadMode::Append => vec![insert],
@@ -422,7 +426,24 @@ fn merge_sql(
                 ]
             }
         }
-        _ => unreachable!("full-refresh and overwrite-partitions are handled by the caller"),
+        LoadMode::OverwritePartitions => {
+            let on = w
+                .partition_by
+                .iter()
+                .map(|k| {
+                    let q = Dialect::Mysql.ident(k)?;
+                    Ok(format!("t.{q} <=> s.{q}"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            vec![
+                format!(
+                    "DELETE t FROM {target} AS t JOIN {staging} AS s ON {}",
+                    on.join(" AND ")
+                ),
+                insert,
+            ]
+        }
+        LoadMode::FullRefresh => unreachable!("full-refresh is handled by the caller"),
     })
 }
 

@@ -110,16 +110,12 @@ pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
             postgres::load(frame, &load)
         }
         Location::Remote(r) if r.scheme == Scheme::Mysql => {
-            if req.mode == LoadMode::OverwritePartitions {
-                return Err(Error::unsupported(
-                    "mode overwrite-partitions in MariaDB/MySQL (PostgreSQL, SQLite and the warehouse folder have it)",
-                ));
-            }
             let load = MysqlLoad {
                 url: r.url.clone(),
                 table: req.table.clone(),
                 mode: req.mode,
                 primary_key: req.primary_key.clone(),
+                partition_by: req.partition_by.clone(),
                 evolve: req.evolve,
             };
             mysql::load(frame, &load)

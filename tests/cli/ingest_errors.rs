@@ -158,10 +158,15 @@ fn usage_errors_exit_2() {
     assert_eq!(r.code, 2);
     // (file stores and databases are read now: see remote.rs and ingest_db.rs)
     let r = fails(&["ingest", "postgres://localhost/db", "--to", "csv"], 2);
-    assert!(r.stderr.contains("needs --query SQL or --table NAME"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("needs --query SQL or --table NAME"),
+        "{}",
+        r.stderr
+    );
     let r = fails(&["ingest", p, "-o", "postgres://localhost/db"], 2);
     assert!(
-        r.stderr.contains("load a database with `etl persist postgres://"),
+        r.stderr
+            .contains("load a database with `etl persist postgres://"),
         "{}",
         r.stderr
     );

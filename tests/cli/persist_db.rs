@@ -436,3 +436,32 @@ fn json_summary_and_libpq_variables() {
     assert_eq!(pg.count(&t), 2);
     pg.drop(&t);
 }
+
+#[test]
+fn overwrite_partitions_replaces_only_the_new_rows_partitions() {
+    for s in servers() {
+        let dir = tempdir();
+        let t = unique("etl_parts");
+        let both = csv_in(dir.path(), "a.csv", "id,day\n1,mon\n2,tue\n3,\n");
+        let again = csv_in(dir.path(), "b.csv", "id,day\n9,tue\n8,\n");
+        let mode = ["--mode", "overwrite-partitions", "--partition-by", "day"];
+        let r = s.persist(&t, &both, &mode);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = s.persist(&t, &again, &mode);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        // mon stays, tue and the null partition are replaced.
+        assert_eq!(
+            rows(&s, &t, "id, coalesce(day, '-')"),
+            ["1|mon", "8|-", "9|tue"]
+        );
+        let r = s.persist(&t, &again, &["--partition-by", "day"]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("only goes with mode overwrite-partitions"),
+            "{}",
+            r.stderr
+        );
+        s.drop(&t);
+    }
+}
