@@ -287,7 +287,6 @@ fn run_stage(
                     ..Artifact::default()
                 });
             }
-            record.inputs.truncate(1);
             record.rows_out = Some(rows_in);
         }
         Action::Extract { input, spec } => {
@@ -378,12 +377,14 @@ fn open_dataset(
             input.path.display()
         )));
     }
-    record.rows_in = Some(n);
-    record.inputs.push(Artifact {
-        location: input.path.display().to_string(),
-        rows: Some(n),
-        ..Artifact::default()
-    });
+    // A persist stage opens its input once per target: record it once.
+    if record.rows_in.replace(n).is_none() {
+        record.inputs.push(Artifact {
+            location: input.path.display().to_string(),
+            rows: Some(n),
+            ..Artifact::default()
+        });
+    }
     Ok((frame, n))
 }
 

@@ -2,6 +2,7 @@
 //! IPC stream or any format), folders of part files.
 
 pub mod cleanup;
+mod columns;
 pub mod file;
 pub mod mysql;
 pub mod persist;

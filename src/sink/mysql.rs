@@ -25,21 +25,11 @@ use mysql_async::prelude::*;
 use mysql_async::Conn;
 use polars::prelude::*;
 
+use super::persist::DbLoad;
 use super::warehouse::{LoadMode, LoadSummary};
 use crate::db::{self, connect_mysql as connect, Dialect, TableName};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-
-#[derive(Debug, Clone)]
-pub struct MysqlLoad {
-    pub url: url::Url,
-    pub table: String,
-    pub mode: LoadMode,
-    pub primary_key: Vec<String>,
-    /// For overwrite-partitions: rows with the new rows' values of these columns are replaced.
-    pub partition_by: Vec<String>,
-    pub evolve: bool,
-}
 
 /// How a polars type is stored in MariaDB/MySQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,15 +99,10 @@ struct Col {
     key: bool,
 }
 
-pub fn load(frame: Frame, w: &MysqlLoad) -> Result<LoadSummary> {
+pub fn load(frame: Frame, w: &DbLoad) -> Result<LoadSummary> {
     let started = Instant::now();
     let mut frame = frame;
     let schema = frame.schema()?;
-    crate::names::require_columns(&schema, &w.primary_key, "--primary-key")?;
-    crate::names::require_columns(&schema, &w.partition_by, "--partition-by")?;
-    if w.mode == LoadMode::Incremental && w.primary_key.is_empty() {
-        return Err(Error::usage("--mode incremental needs --primary-key COLS"));
-    }
     let mut columns = Vec::with_capacity(schema.len());
     for (name, dtype) in schema.iter() {
         let Some(ty) = MyType::for_dtype(dtype) else {
@@ -202,7 +187,7 @@ async fn existing(conn: &mut Conn, name: &TableName) -> mysql_async::Result<Opti
 async fn run(
     conn: &mut Conn,
     frame: Frame,
-    w: &MysqlLoad,
+    w: &DbLoad,
     name: &TableName,
     columns: &[Col],
 ) -> Result<u64> {
@@ -388,7 +373,7 @@ fn merge_sql(
     staging: &str,
     list: &str,
     columns: &[Col],
-    w: &MysqlLoad,
+    w: &DbLoad,
     old: &Existing,
 ) -> Result<Vec<String>> {
     let pk = &w.primary_key;
@@ -825,39 +810,8 @@ fn encode_batch(df: &DataFrame, types: &[MyType], out: &mut Vec<u8>) -> Result<(
         .map(|n| n.get())
         .unwrap_or(1)
         .min(4);
-    let cols: Vec<Fields> = if threads <= 1 || columns.len() < 2 || df.height() < 4096 {
-        columns
-            .iter()
-            .zip(types)
-            .map(|(c, t)| encode_column(c.as_materialized_series(), t))
-            .collect::<Result<_>>()?
-    } else {
-        // Columns encode independently: split them over a few threads.
-        let per = columns.len().div_ceil(threads);
-        let parts: Vec<Result<Vec<Fields>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = columns
-                .chunks(per)
-                .zip(types.chunks(per))
-                .map(|(cs, ts)| {
-                    scope.spawn(move || {
-                        cs.iter()
-                            .zip(ts)
-                            .map(|(c, t)| encode_column(c.as_materialized_series(), t))
-                            .collect::<Result<Vec<_>>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("encoder thread"))
-                .collect()
-        });
-        let mut cols = Vec::with_capacity(columns.len());
-        for p in parts {
-            cols.extend(p?);
-        }
-        cols
-    };
+    let threads = if df.height() < 4096 { 1 } else { threads };
+    let cols = super::columns::encode_columns(columns, types, threads, encode_column)?;
     let total: usize = cols.iter().map(|c| c.data.len() + c.ends.len()).sum();
     out.reserve(total);
     let mut starts = vec![0usize; cols.len()];

@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::location::{Location, Scheme};
 
-use super::mysql::{self, MysqlLoad};
-use super::postgres::{self, PgLoad};
+use super::mysql;
+use super::postgres;
 use super::sqlite::{self, SqliteLoad};
 use super::warehouse::{self, WarehouseLoad};
 
@@ -26,6 +26,18 @@ pub struct PersistRequest {
     /// The upsert key for `incremental`.
     pub primary_key: Vec<String>,
     /// Allow new columns; without it a schema difference is an error.
+    pub evolve: bool,
+}
+
+/// A load into a PostgreSQL or MariaDB/MySQL server.
+#[derive(Debug, Clone)]
+pub struct DbLoad {
+    pub url: url::Url,
+    pub table: String,
+    pub mode: LoadMode,
+    pub primary_key: Vec<String>,
+    /// For overwrite-partitions: rows with the new rows' values of these columns are replaced.
+    pub partition_by: Vec<String>,
     pub evolve: bool,
 }
 
@@ -75,6 +87,10 @@ pub fn validate(req: &PersistRequest) -> Result<()> {
 /// left as it was.
 pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
     validate(req)?;
+    let mut frame = frame;
+    let schema = frame.schema()?;
+    crate::names::require_columns(&schema, &req.primary_key, "--primary-key")?;
+    crate::names::require_columns(&schema, &req.partition_by, "--partition-by")?;
     match &req.target {
         Location::Local(root) => {
             let load = WarehouseLoad {
@@ -98,8 +114,8 @@ pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
             };
             sqlite::load(frame, &load)
         }
-        Location::Remote(r) if r.scheme == Scheme::Postgres => {
-            let load = PgLoad {
+        Location::Remote(r) => {
+            let load = DbLoad {
                 url: r.url.clone(),
                 table: req.table.clone(),
                 mode: req.mode,
@@ -107,18 +123,11 @@ pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
                 partition_by: req.partition_by.clone(),
                 evolve: req.evolve,
             };
-            postgres::load(frame, &load)
-        }
-        Location::Remote(r) if r.scheme == Scheme::Mysql => {
-            let load = MysqlLoad {
-                url: r.url.clone(),
-                table: req.table.clone(),
-                mode: req.mode,
-                primary_key: req.primary_key.clone(),
-                partition_by: req.partition_by.clone(),
-                evolve: req.evolve,
-            };
-            mysql::load(frame, &load)
+            match r.scheme {
+                Scheme::Postgres => postgres::load(frame, &load),
+                Scheme::Mysql => mysql::load(frame, &load),
+                _ => unreachable!("validate() accepts only database URLs"),
+            }
         }
         _ => unreachable!("validate() accepts only local folders and database URLs"),
     }

@@ -312,14 +312,7 @@ fn encode_column(s: &Series, ty: &PgType) -> Result<Fields> {
 
 /// Appends one batch as binary COPY rows to `out`.
 pub fn encode_batch(df: &DataFrame, types: &[PgType], out: &mut Vec<u8>) -> Result<()> {
-    let cols: Vec<Fields> = df
-        .columns()
-        .iter()
-        .zip(types)
-        .map(|(c, t)| encode_column(c.as_materialized_series(), t))
-        .collect::<Result<_>>()?;
-    interleave(&cols, df.height(), out);
-    Ok(())
+    encode_batch_parallel(df, types, 1, out)
 }
 
 /// Like [`encode_batch`], with the columns split over `threads` threads.
@@ -329,33 +322,7 @@ pub fn encode_batch_parallel(
     threads: usize,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let columns = df.columns();
-    if threads <= 1 || columns.len() < 2 {
-        return encode_batch(df, types, out);
-    }
-    let per = columns.len().div_ceil(threads);
-    let parts: Vec<Result<Vec<Fields>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = columns
-            .chunks(per)
-            .zip(types.chunks(per))
-            .map(|(cs, ts)| {
-                scope.spawn(move || {
-                    cs.iter()
-                        .zip(ts)
-                        .map(|(c, t)| encode_column(c.as_materialized_series(), t))
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("encoder thread"))
-            .collect()
-    });
-    let mut cols = Vec::with_capacity(columns.len());
-    for p in parts {
-        cols.extend(p?);
-    }
+    let cols = super::columns::encode_columns(df.columns(), types, threads, encode_column)?;
     interleave(&cols, df.height(), out);
     Ok(())
 }

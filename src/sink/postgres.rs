@@ -22,22 +22,12 @@ use std::time::Instant;
 use futures::SinkExt;
 use tokio_postgres::Client;
 
+use super::persist::DbLoad;
 use super::pgcopy::{self, PgType};
 use super::warehouse::{LoadMode, LoadSummary};
 use crate::db::{self, connect_postgres as connect, Dialect, PgConn, TableName};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-
-#[derive(Debug, Clone)]
-pub struct PgLoad {
-    pub url: url::Url,
-    pub table: String,
-    pub mode: LoadMode,
-    pub primary_key: Vec<String>,
-    /// For overwrite-partitions: rows with the new rows' values of these columns are replaced.
-    pub partition_by: Vec<String>,
-    pub evolve: bool,
-}
 
 struct Existing {
     columns: Vec<(String, String)>,
@@ -81,15 +71,10 @@ async fn existing(client: &Client, table: &str) -> Result<Option<Existing>, toki
     Ok(Some(Existing { columns, unique }))
 }
 
-pub fn load(frame: Frame, w: &PgLoad) -> Result<LoadSummary> {
+pub fn load(frame: Frame, w: &DbLoad) -> Result<LoadSummary> {
     let started = Instant::now();
     let mut frame = frame;
     let schema = frame.schema()?;
-    crate::names::require_columns(&schema, &w.primary_key, "--primary-key")?;
-    crate::names::require_columns(&schema, &w.partition_by, "--partition-by")?;
-    if w.mode == LoadMode::Incremental && w.primary_key.is_empty() {
-        return Err(Error::usage("--mode incremental needs --primary-key COLS"));
-    }
     let mut columns = Vec::with_capacity(schema.len());
     for (name, dtype) in schema.iter() {
         let Some(t) = PgType::for_dtype(dtype) else {
@@ -124,7 +109,7 @@ type Col = (String, String, PgType);
 async fn run(
     conn: &PgConn,
     frame: Frame,
-    w: &PgLoad,
+    w: &DbLoad,
     name: &TableName,
     target: &str,
     columns: &[Col],

@@ -58,14 +58,6 @@ pub fn load(frame: Frame, w: &SqliteLoad) -> Result<LoadSummary> {
     let started = Instant::now();
     let mut frame = frame;
     let schema = frame.schema()?;
-    if w.table.is_empty() {
-        return Err(Error::usage("--table needs a name"));
-    }
-    crate::names::require_columns(&schema, &w.primary_key, "--primary-key")?;
-    if w.mode == LoadMode::Incremental && w.primary_key.is_empty() {
-        return Err(Error::usage("--mode incremental needs --primary-key COLS"));
-    }
-    crate::names::require_columns(&schema, &w.partition_by, "--partition-by")?;
     if let Some(parent) = w.path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
@@ -89,7 +81,8 @@ pub fn load(frame: Frame, w: &SqliteLoad) -> Result<LoadSummary> {
                 | LoadMode::Incremental
                 | LoadMode::OverwritePartitions
         ) {
-            check_columns(old, &columns, w.evolve, &w.table)?;
+            let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+            crate::db::check_columns(old, &names, w.evolve, &w.table)?;
         }
     }
     let tx = conn.transaction().map_err(sqlite_err)?;
@@ -186,44 +179,6 @@ fn existing_columns(conn: &rusqlite::Connection, table: &str) -> Result<Option<V
         .collect::<std::result::Result<_, _>>()
         .map_err(sqlite_err)?;
     Ok((!cols.is_empty()).then_some(cols))
-}
-
-fn check_columns(
-    old: &[String],
-    new: &[(String, DataType)],
-    evolve: bool,
-    table: &str,
-) -> Result<()> {
-    let added: Vec<&str> = new
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .filter(|n| !old.iter().any(|o| o == n))
-        .collect();
-    let missing: Vec<&str> = old
-        .iter()
-        .map(String::as_str)
-        .filter(|o| !new.iter().any(|(n, _)| n == o))
-        .collect();
-    let mut problems = Vec::new();
-    if !added.is_empty() && !evolve {
-        problems.push(format!(
-            "new columns {} (pass --evolve to add them)",
-            added.join(", ")
-        ));
-    }
-    if !missing.is_empty() {
-        problems.push(format!(
-            "columns {} are missing from the new rows",
-            missing.join(", ")
-        ));
-    }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(Error::data(format!(
-        "table '{table}': the new rows do not fit: {}",
-        problems.join("; ")
-    )))
 }
 
 fn insert_all(

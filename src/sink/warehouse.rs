@@ -103,11 +103,6 @@ pub fn load(frame: Frame, w: &WarehouseLoad) -> Result<LoadSummary> {
     let dir = table_path(&w.root, &w.table)?;
     let mut frame = frame;
     let schema = frame.schema()?;
-    crate::names::require_columns(&schema, &w.partition_by, "--partition-by")?;
-    crate::names::require_columns(&schema, &w.primary_key, "--primary-key")?;
-    if w.mode == LoadMode::Incremental && w.primary_key.is_empty() {
-        return Err(Error::usage("--mode incremental needs --primary-key COLS"));
-    }
     let exists = dir.join("_SUCCESS").exists() || has_data(&dir);
     if exists
         && matches!(
