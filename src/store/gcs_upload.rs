@@ -67,15 +67,26 @@ impl GcsJson {
         Ok((!c.bearer.is_empty()).then(|| c.bearer.clone()))
     }
 
-    fn auth(
+    /// Sends `rb` with the bearer token; a status that is neither a success
+    /// nor `accept` becomes the matching error.
+    async fn send(
         &self,
         rb: reqwest::RequestBuilder,
         bearer: &Option<String>,
-    ) -> reqwest::RequestBuilder {
-        match bearer {
+        accept: Option<u16>,
+        shown: &str,
+    ) -> FailResult<reqwest::Response> {
+        let rb = match bearer {
             Some(b) => rb.bearer_auth(b),
             None => rb,
+        };
+        let r = rb.send().await.map_err(|e| send_fail(e, shown))?;
+        let status = r.status();
+        if status.is_success() || Some(status.as_u16()) == accept {
+            return Ok(r);
         }
+        let body = r.text().await.unwrap_or_default();
+        Err(http_fail(status, &body, shown))
     }
 
     fn metadata(name: &str, meta: &[(String, String)]) -> serde_json::Value {
@@ -119,16 +130,7 @@ impl GcsJson {
                 format!("multipart/related; boundary={boundary}"),
             )
             .body(body.freeze());
-        let r = self
-            .auth(rb, &bearer)
-            .send()
-            .await
-            .map_err(|e| send_fail(e, shown))?;
-        let status = r.status();
-        if !status.is_success() {
-            let body = r.text().await.unwrap_or_default();
-            return Err(http_fail(status, &body, shown));
-        }
+        self.send(rb, &bearer, None, shown).await?;
         Ok(())
     }
 
@@ -152,16 +154,7 @@ impl GcsJson {
             .post(url)
             .header("X-Upload-Content-Length", size.to_string())
             .json(&Self::metadata(name, meta));
-        let r = self
-            .auth(rb, &bearer)
-            .send()
-            .await
-            .map_err(|e| send_fail(e, shown))?;
-        let status = r.status();
-        if !status.is_success() {
-            let body = r.text().await.unwrap_or_default();
-            return Err(http_fail(status, &body, shown));
-        }
+        let r = self.send(rb, &bearer, None, shown).await?;
         r.headers()
             .get("location")
             .and_then(|v| v.to_str().ok())
@@ -193,17 +186,9 @@ impl GcsJson {
             .put(session)
             .header("Content-Range", range)
             .body(data);
-        let r = self
-            .auth(rb, &bearer)
-            .send()
-            .await
-            .map_err(|e| send_fail(e, shown))?;
-        let status = r.status();
-        if status.is_success() || status.as_u16() == 308 {
-            return Ok(());
-        }
-        let body = r.text().await.unwrap_or_default();
-        Err(http_fail(status, &body, shown))
+        // 308: the part arrived, the upload goes on.
+        self.send(rb, &bearer, Some(308), shown).await?;
+        Ok(())
     }
 
     /// Cancels a resumable upload: nothing appears.
