@@ -66,23 +66,6 @@ fn csv_of(path: &Path) -> String {
     ok(&["ingest", path.to_str().unwrap(), "--to", "csv"]).stdout
 }
 
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn healthcare_pipeline_runs_with_embedded_defaults_and_matches_the_reference() {
     let home = tempdir();
