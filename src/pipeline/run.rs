@@ -308,6 +308,14 @@ fn run_stage(
                 .push(manifest::describe(&spec.path, Some(s.rows)));
         }
         Action::Transfer(spec) => {
+            record.inputs = spec
+                .from
+                .iter()
+                .map(|l| Artifact {
+                    location: crate::location::redact(l),
+                    ..Artifact::default()
+                })
+                .collect();
             for dest in &spec.to {
                 let request = TransferRequest {
                     sources: spec.from.clone(),
@@ -322,14 +330,6 @@ fn run_stage(
                     ..TransferRequest::default()
                 };
                 let s = crate::transfer::transfer(&request)?;
-                record.inputs = spec
-                    .from
-                    .iter()
-                    .map(|l| Artifact {
-                        location: crate::location::redact(l),
-                        ..Artifact::default()
-                    })
-                    .collect();
                 record.outputs.extend(s.files.iter().map(|f| {
                     Artifact {
                         location: f.destination.clone(),

@@ -271,10 +271,10 @@ fn resolve_vars(doc: &toml::Table, lines: &Lines, scope: &mut Scope, problems: &
     for (k, v) in vars {
         match v.as_str() {
             Some(s) => pending.push((k.clone(), s.to_string())),
-            None => scope
-                .values
-                .insert(k.clone(), v.to_string())
-                .map_or((), |_| ()),
+            // Numbers and booleans stand as written.
+            None => {
+                scope.values.insert(k.clone(), v.to_string());
+            }
         }
     }
     loop {
