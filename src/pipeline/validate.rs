@@ -121,11 +121,13 @@ pub(super) fn parse(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan>
             chrono::Local::now().date_naive()
         }
     };
+    // The run date, then the start time to the millisecond: two runs of the
+    // same date within one second still get their own manifest.
     let run_id = opts.vars.get("run_id").cloned().unwrap_or_else(|| {
         format!(
             "{}-{}",
             date.format("%Y%m%d"),
-            chrono::Utc::now().format("%H%M%S")
+            chrono::Utc::now().format("%H%M%S%3f")
         )
     });
     for (k, v) in [
