@@ -1,5 +1,7 @@
 //! One error type for the engine. Every error carries a kind that decides the
-//! process exit code (see DESIGN.md) and a one-line, human message.
+//! process exit code (see DESIGN.md), a one-line human message, and the
+//! underlying error it came from, if any. Code decides by kind (or by a
+//! typed source), never by the text of a message.
 
 use std::fmt::Display;
 
@@ -40,6 +42,10 @@ impl ErrorKind {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// What caused it (an I/O, polars, database or store error), for
+    /// callers that walk the chain; the message already says it for people.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -49,7 +55,27 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// Keeps `cause` as this error's source.
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(cause));
+        self
+    }
+
+    /// The first error of type `E` in the chain of sources, if any.
+    pub fn find_source<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> =
+            self.source.as_deref().map(|s| s as _);
+        while let Some(e) = cur {
+            if let Some(found) = e.downcast_ref::<E>() {
+                return Some(found);
+            }
+            cur = e.source();
+        }
+        None
     }
     pub fn data(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Data, message)
@@ -68,8 +94,8 @@ impl Error {
     /// Prefixes the message with where it happened, e.g. the file name.
     pub fn context(self, place: impl Display) -> Self {
         Error {
-            kind: self.kind,
             message: format!("{place}: {}", self.message),
+            ..self
         }
     }
 }
@@ -88,9 +114,9 @@ impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return Error::new(ErrorKind::BrokenPipe, "broken pipe");
+            return Error::new(ErrorKind::BrokenPipe, "broken pipe").with_source(e);
         }
-        Error::io(io_message(&e))
+        Error::io(io_message(&e)).with_source(e)
     }
 }
 
@@ -115,7 +141,7 @@ impl From<PolarsError> for Error {
             | PolarsError::SQLInterface(_) => ErrorKind::Usage,
             _ => ErrorKind::Data,
         };
-        Error::new(kind, polars_message(&e))
+        Error::new(kind, polars_message(&e)).with_source(e)
     }
 }
 
@@ -191,5 +217,16 @@ mod tests {
     fn context_prefixes_the_place() {
         let e = Error::data("bad value").context("people.csv");
         assert_eq!(e.to_string(), "people.csv: bad value");
+    }
+
+    #[test]
+    fn the_cause_is_kept_through_context() {
+        let e: Error = std::io::Error::from_raw_os_error(2).into();
+        let e = e.context("x.csv");
+        let io = e
+            .find_source::<std::io::Error>()
+            .expect("the io error is the source");
+        assert_eq!(io.raw_os_error(), Some(2));
+        assert!(std::error::Error::source(&e).is_some());
     }
 }

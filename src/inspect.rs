@@ -37,9 +37,9 @@ pub struct ColumnStats {
 /// Inspects one location. `stats` computes per-column statistics in one
 /// streaming pass; without it only metadata and the schema are read.
 pub fn inspect(location: &Location, opts: &ReadOptions, stats: bool) -> Result<Inspection> {
-    if crate::store::spool::is_file_store(location) {
+    if location.is_file_store() {
         // s3://, az://, gs://, sftp://: inspect a downloaded copy.
-        let mut files = crate::store::spool::fetch(location)?;
+        let mut files = crate::transfer::spool::fetch(location, &source::visible)?;
         if files.len() != 1 {
             return Err(Error::unsupported(format!(
                 "inspecting {} remote files at once ({location}); name one file",
@@ -47,7 +47,7 @@ pub fn inspect(location: &Location, opts: &ReadOptions, stats: bool) -> Result<I
             )));
         }
         let one = files.pop().expect("one file");
-        let mut report = inspect(&Location::Local(one.file.path.clone()), opts, stats)?;
+        let mut report = inspect(&Location::Local(one.temp.to_path_buf()), opts, stats)?;
         report.location = one.shown;
         return Ok(report);
     }

@@ -94,6 +94,17 @@ impl Location {
     pub fn is_stdio(&self) -> bool {
         matches!(self, Location::Stdio)
     }
+
+    /// A remote file store (s3://, az://, gs://, sftp://): tables there are
+    /// read from downloaded copies and written by upload.
+    pub fn is_file_store(&self) -> bool {
+        matches!(self, Location::Remote(r) if matches!(r.scheme, Scheme::S3 | Scheme::Azure | Scheme::Gcs | Scheme::Sftp))
+    }
+
+    /// A database (postgres://, mysql://, sqlite://).
+    pub fn is_database(&self) -> bool {
+        matches!(self, Location::Remote(r) if matches!(r.scheme, Scheme::Postgres | Scheme::Mysql | Scheme::Sqlite))
+    }
 }
 
 impl fmt::Display for Location {

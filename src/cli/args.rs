@@ -3,17 +3,16 @@
 
 use clap::Args;
 use etl::error::{Error, Result};
-use etl::format::csv::{CsvReadOptions, CsvWriteOptions, DEFAULT_INFER_ROWS};
-use etl::format::{Codec, Format, ReadOptions, WriteOptions};
+use etl::format::csv::DEFAULT_INFER_ROWS;
+use etl::format::{Codec, FormatName, ReadOptions, ReadSpec, WriteSpec};
 
 /// How to read inputs.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Input options")]
 pub struct ReadArgs {
-    /// Input format, instead of detecting it from the extension and first
-    /// bytes: csv, tsv, parquet, orc, avro, json, ndjson, excel, ipc, arrows.
-    #[arg(long, value_name = "FORMAT")]
-    pub from: Option<String>,
+    /// Input format, instead of detecting it from the extension and first bytes.
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub from: Option<FormatName>,
 
     /// CSV: the first row is data, not column names (columns are then named column_1, ...).
     #[arg(long)]
@@ -66,57 +65,27 @@ pub struct ReadArgs {
 }
 
 impl ReadArgs {
-    pub fn to_options(&self) -> Result<ReadOptions> {
-        let from = self.from.as_deref().map(str::parse::<Format>).transpose()?;
-        let mut delimiter = self
-            .delimiter
-            .as_deref()
-            .map(|d| one_char(d, "--delimiter"))
-            .transpose()?;
-        if delimiter.is_none() && self.from.as_deref() == Some("tsv") {
-            delimiter = Some(b'\t');
-        }
-        let csv = CsvReadOptions {
-            has_header: !self.no_header,
-            delimiter,
-            quote: if self.no_quote {
-                None
-            } else {
-                Some(
-                    self.quote
-                        .as_deref()
-                        .map(|q| one_char(q, "--quote"))
-                        .transpose()?
-                        .unwrap_or(b'"'),
-                )
-            },
-            escape: self
-                .escape
-                .as_deref()
-                .map(|e| one_char(e, "--escape"))
-                .transpose()?,
-            comment: self
-                .comment
-                .as_deref()
-                .map(|c| one_char(c, "--comment"))
-                .transpose()?,
+    /// The flags as the read spec a pipeline's `read = { … }` also fills.
+    pub fn spec(&self) -> ReadSpec {
+        ReadSpec {
+            format: self.from,
+            header: Some(!self.no_header),
+            delimiter: self.delimiter.clone(),
+            quote: self.quote.clone(),
+            no_quote: self.no_quote,
+            escape: self.escape.clone(),
+            comment: self.comment.clone(),
             null_values: self.null_values.clone(),
-            encoding: self.encoding.clone(),
-            parse_dates: !self.no_parse_dates,
-        };
-        etl::format::text_input::encoding(&self.encoding)?;
-        Ok(ReadOptions {
-            format: from,
-            csv,
+            encoding: Some(self.encoding.clone()),
+            schema: self.schema.clone(),
+            infer_rows: Some(self.infer_rows),
+            parse_dates: Some(!self.no_parse_dates),
             sheet: self.sheet.clone(),
-            schema: self
-                .schema
-                .as_deref()
-                .map(etl::dtype::parse_schema)
-                .transpose()?,
-            infer_rows: (self.infer_rows > 0).then_some(self.infer_rows),
-            row_limit: None,
-        })
+        }
+    }
+
+    pub fn to_options(&self) -> Result<ReadOptions> {
+        self.spec().resolve(&|key| format!("--{key}"))
     }
 }
 
@@ -128,15 +97,14 @@ pub struct WriteArgs {
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<String>,
 
-    /// Output format: csv, tsv, parquet, orc, avro, json, ndjson, xlsx, ipc (Arrow file), arrows (Arrow stream).
-    /// Without -o, writes that format to stdout.
-    #[arg(long, value_name = "FORMAT")]
-    pub to: Option<String>,
+    /// Output format. Without -o, writes that format to stdout.
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub to: Option<FormatName>,
 
     /// Compression: csv/json/ndjson gzip|zstd|bzip2|xz|none; parquet snappy|zstd|gzip|lz4|brotli|none;
     /// orc snappy|zlib|zstd|lz4|none; avro deflate|snappy|none; ipc lz4|zstd|none.
-    #[arg(long, value_name = "CODEC")]
-    pub compression: Option<String>,
+    #[arg(long, value_name = "CODEC", value_enum, hide_possible_values = true)]
+    pub compression: Option<Codec>,
 
     /// Parquet: rows per row group (default: polars' choice).
     #[arg(long, value_name = "N")]
@@ -168,16 +136,28 @@ pub enum OutputPlan {
 }
 
 impl WriteArgs {
+    fn spec(&self) -> WriteSpec {
+        WriteSpec {
+            format: self.to,
+            compression: self.compression,
+            row_group_size: self.row_group_size,
+            delimiter: self.out_delimiter.clone(),
+            header: Some(!self.no_out_header),
+        }
+    }
+
     /// Resolves the output: file or stdout, format, codec.
     pub fn plan(&self, stdout_is_terminal: bool) -> Result<OutputPlan> {
-        let to = self.to.as_deref();
-        let tsv = to == Some("tsv");
-        let explicit = to.map(str::parse::<Format>).transpose()?;
-        let mut default_delimiter = if tsv { b'\t' } else { b',' };
-        let (dest, format, name_codec) = match &self.output {
+        let flag = |key: &str| match key {
+            "format" => "--to FORMAT".to_string(),
+            "delimiter" => "--out-delimiter".to_string(),
+            other => format!("--{other}"),
+        };
+        let mut spec = self.spec();
+        let dest = match &self.output {
             Some(path) if path != "-" => {
                 let location = etl::Location::parse(path)?;
-                let remote = etl::store::spool::is_file_store(&location);
+                let remote = location.is_file_store();
                 let p = match &location {
                     etl::Location::Local(p) => p.clone(),
                     // s3://, az://, gs://, sftp://: the name gives the format.
@@ -188,78 +168,38 @@ impl WriteArgs {
                         )))
                     }
                 };
-                let by_name = Format::from_path(&p);
-                let format = match (explicit, by_name, self.split) {
-                    (Some(f), _, _) => f,
-                    (None, Some((f, _)), _) => f,
-                    (None, None, Some(_)) => {
-                        return Err(Error::usage("--split writes a folder: say the part format with --to FORMAT"))
-                    }
-                    (None, None, None) => {
-                        return Err(Error::usage(format!(
-                            "{}: cannot tell the output format from the name; add an extension (.csv, .parquet, ...) or --to FORMAT",
-                            p.display()
-                        )))
-                    }
-                };
-                let codec = by_name.map(|(_, c)| c).filter(|c| *c != Codec::None);
-                if !tsv && format == Format::Csv {
-                    default_delimiter = etl::format::csv::delimiter_for(&p);
+                if spec.format.is_none()
+                    && self.split.is_some()
+                    && etl::format::Format::from_path(&p).is_none()
+                {
+                    return Err(Error::usage(
+                        "--split writes a folder: say the part format with --to FORMAT",
+                    ));
                 }
+                let options = spec.resolve(Some(&p), &flag)?;
                 let dest = if remote {
                     etl::sink::Destination::Remote(path.clone())
                 } else {
                     etl::sink::Destination::Path(p)
                 };
-                (dest, format, codec)
+                (dest, options)
             }
-            _ => match explicit {
-                Some(f) => (etl::sink::Destination::Stdout, f, None),
-                None if stdout_is_terminal => return Ok(OutputPlan::Preview),
-                None => (etl::sink::Destination::Stdout, Format::IpcStream, None),
-            },
+            _ => {
+                if spec.format.is_none() {
+                    if stdout_is_terminal {
+                        return Ok(OutputPlan::Preview);
+                    }
+                    spec.format = Some(FormatName::Arrows);
+                }
+                (etl::sink::Destination::Stdout, spec.resolve(None, &flag)?)
+            }
         };
-        let codec = match &self.compression {
-            Some(c) => c.parse::<Codec>()?.check_for(format)?,
-            None => match name_codec {
-                Some(c) => c.check_for(format)?,
-                None => Codec::allowed_for(format)[0],
-            },
-        };
-        let mut options = WriteOptions::new(format);
-        options.codec = codec;
-        options.row_group_size = self.row_group_size;
-        options.csv = CsvWriteOptions {
-            delimiter: match &self.out_delimiter {
-                Some(d) => one_char(d, "--out-delimiter")?,
-                None => default_delimiter,
-            },
-            header: !self.no_out_header,
-        };
+        let (dest, options) = dest;
         Ok(OutputPlan::Write(etl::sink::WriteRequest {
             dest,
             options,
             split: self.split,
             force: self.force,
         }))
-    }
-}
-
-/// One byte from a flag value; `tab` and `\t` mean a tab.
-pub fn one_char(value: &str, flag: &str) -> Result<u8> {
-    match value {
-        "tab" | "\\t" | "\t" => return Ok(b'\t'),
-        "pipe" => return Ok(b'|'),
-        "semicolon" => return Ok(b';'),
-        "space" => return Ok(b' '),
-        _ => {}
-    }
-    let bytes = value.as_bytes();
-    if bytes.len() == 1 && bytes[0].is_ascii() {
-        Ok(bytes[0])
-    } else {
-        Err(Error::usage(format!(
-            "{flag} takes one ASCII character (or tab, pipe, semicolon, space), not '{value}'"
-        )))
     }
 }

@@ -5,7 +5,10 @@
 
 use clap::Args;
 use etl::error::Result;
+use etl::format::{FormatName, WriteSpec};
+use etl::ops::Op;
 use etl::source::Provenance;
+use etl::step::{Input, Output, Step};
 
 use super::args::ReadArgs;
 use super::output::{collect, print_table, Printer};
@@ -23,9 +26,9 @@ pub struct HeadArgs {
     #[arg(short = 'n', long = "rows", value_name = "N", default_value_t = 10)]
     pub rows: usize,
 
-    /// Print the rows in this format (csv, ndjson, json, ...) instead of a text table.
-    #[arg(long, value_name = "FORMAT")]
-    pub to: Option<String>,
+    /// Print the rows in this format instead of a text table.
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub to: Option<FormatName>,
 
     #[command(flatten)]
     pub read: ReadArgs,
@@ -35,22 +38,33 @@ pub fn run(args: HeadArgs, _printer: &Printer) -> Result<()> {
     let mut read = args.read.to_options()?;
     read.row_limit = Some(args.rows);
     let location = etl::Location::parse(&args.input)?;
-    let frame = etl::source::open(&[location], &read, &Provenance::default())?.limit(args.rows);
-    match args.to.as_deref() {
+    let output = match args.to {
         Some(to) => {
-            let format = to.parse::<etl::format::Format>()?;
-            let mut options = etl::format::WriteOptions::new(format);
-            if to == "tsv" {
-                options.csv.delimiter = b'\t';
-            }
-            let req = etl::sink::WriteRequest {
+            let spec = WriteSpec {
+                format: Some(to),
+                ..WriteSpec::default()
+            };
+            Output::Write(etl::sink::WriteRequest {
                 dest: etl::sink::Destination::Stdout,
-                options,
+                options: spec.resolve(None, &|key| format!("--{key}"))?,
                 split: None,
                 force: false,
-            };
-            etl::sink::write(frame, &req).map(|_| ())
+            })
         }
-        None => print_table(&collect(frame)?),
+        None => Output::Frame,
+    };
+    let outcome = etl::step::run(Step {
+        input: Input::Locations {
+            locations: vec![location],
+            read,
+            provenance: Provenance::default(),
+        },
+        ops: vec![Op::Limit(args.rows)],
+        rejects: Default::default(),
+        output,
+    })?;
+    match outcome.frame {
+        Some(frame) => print_table(&collect(frame)?),
+        None => Ok(()),
     }
 }

@@ -12,11 +12,11 @@ use std::io::IsTerminal;
 
 use clap::Args;
 use etl::error::{Error, Result};
-use etl::frame::Frame;
+use etl::ops::Op;
 use etl::sink::{Destination, WriteSummary};
 use etl::source::database::DbRead;
 use etl::source::Provenance;
-use polars::prelude::*;
+use etl::step::{Input, Output, Step};
 
 use super::args::{OutputPlan, ReadArgs, WriteArgs};
 use super::output::{human_bytes, preview, Printer};
@@ -93,35 +93,46 @@ pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
         .iter()
         .map(|i| etl::Location::parse(i))
         .collect::<Result<Vec<_>>>()?;
-    let prov = Provenance {
-        source_column: args.add_source_column.clone(),
-    };
     let what = match (&args.query, &args.table) {
         (Some(q), _) => Some(DbRead::Query(q.clone())),
         (None, Some(t)) => Some(DbRead::Table(t.clone())),
         (None, None) => None,
     };
-    let mut frame = match what {
+    let input = match what {
         Some(what) => {
-            let [location] = locations.as_slice() else {
-                return Err(Error::usage(
+            let [location] = <[_; 1]>::try_from(locations).map_err(|_| {
+                Error::usage(
                     "--query and --table read from exactly one database input (postgres://, mysql://, sqlite://)",
-                ));
-            };
+                )
+            })?;
             if args.add_source_column.is_some() {
                 return Err(Error::usage(
                     "--add-source-column names input files; a database input has none",
                 ));
             }
-            etl::source::open_database(location, &what)?
+            Input::Database { location, what }
         }
-        None => etl::source::open(&locations, &read, &prov)?,
+        None => Input::Locations {
+            locations,
+            read,
+            provenance: Provenance {
+                source_column: args.add_source_column.clone(),
+            },
+        },
     };
-    frame = shape(frame, &args)?;
-    match plan {
-        OutputPlan::Preview => preview(frame, 10),
-        OutputPlan::Write(req) => {
-            let summary = etl::sink::write(frame, &req)?;
+    let (output, req) = match plan {
+        OutputPlan::Preview => (Output::Frame, None),
+        OutputPlan::Write(req) => (Output::Write(req.clone()), Some(req)),
+    };
+    let outcome = etl::step::run(Step {
+        input,
+        ops: table_ops(&args),
+        rejects: Default::default(),
+        output,
+    })?;
+    match (outcome.frame, outcome.written, req) {
+        (Some(frame), _, _) => preview(frame, 10),
+        (_, Some(summary), Some(req)) => {
             match &req.dest {
                 Destination::Path(p) => report(printer, &summary, &p.display().to_string(), &req),
                 Destination::Remote(u) => {
@@ -131,35 +142,23 @@ pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
             }
             Ok(())
         }
+        _ => unreachable!("a write step reports what it wrote"),
     }
 }
 
-/// The table options, in a fixed order: ingest time, select, limit.
-fn shape(mut frame: Frame, args: &IngestArgs) -> Result<Frame> {
+/// The table options as ops, in a fixed order: ingest time, select, limit.
+fn table_ops(args: &IngestArgs) -> Vec<Op> {
+    let mut ops = Vec::new();
     if let Some(name) = &args.add_ingest_time {
-        let now = chrono::Utc::now().timestamp_micros();
-        let name = name.clone();
-        let value = lit(now)
-            .cast(DataType::Datetime(
-                TimeUnit::Microseconds,
-                Some(TimeZone::UTC),
-            ))
-            .alias(name.as_str());
-        frame = frame.map_keep_rows(move |lf| lf.with_column(value.clone()))?;
+        ops.push(Op::IngestTime(name.clone()));
     }
     if !args.select.is_empty() {
-        let schema = frame.schema()?;
-        etl::names::require_columns(&schema, &args.select, "--select")?;
-        let cols: Vec<Expr> = args.select.iter().map(|c| col(c.as_str())).collect();
-        frame = frame.map_keep_rows(move |lf| lf.select(cols.clone()))?;
+        ops.push(Op::Select(args.select.clone()));
     }
     if let Some(n) = args.limit {
-        frame = frame.limit(n);
+        ops.push(Op::Limit(n));
     }
-    if frame.schema()?.is_empty() {
-        return Err(Error::data("the table has no columns"));
-    }
-    Ok(frame)
+    ops
 }
 
 fn report(printer: &Printer, s: &WriteSummary, target: &str, req: &etl::sink::WriteRequest) {

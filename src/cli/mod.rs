@@ -79,7 +79,8 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
-    etl::init();
+    // First, while this is the only thread (see configure_table_format).
+    output::configure_table_format();
     use clap::{CommandFactory, FromArgMatches};
     let parsed = Cli::command()
         .try_get_matches()
@@ -115,7 +116,7 @@ pub fn main() -> ExitCode {
         Command::Man(a) => docs::man(a),
     }));
     let result = run.unwrap_or_else(|_| Err(output::panic_error()));
-    etl::sink::cleanup::remove_all();
+    etl::cleanup::remove_all();
     etl::progress::finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,

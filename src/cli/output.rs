@@ -69,17 +69,18 @@ impl Printer {
 
 /// Prints a table as text on stdout, sized to the terminal.
 pub fn print_table(df: &DataFrame) -> etl::Result<()> {
-    configure_table_format(df.width());
     let mut out = std::io::stdout().lock();
     writeln!(out, "{df}")?;
     Ok(())
 }
 
-fn configure_table_format(columns: usize) {
-    // SAFETY (edition 2021: set_var is safe): single-threaded at this point of output.
+/// How polars draws tables (it reads these variables when it formats one).
+/// Called once at startup, before any other thread exists: setting the
+/// environment while other threads may read it is undefined behaviour.
+pub fn configure_table_format() {
     let width = terminal_width().unwrap_or(120);
     std::env::set_var("POLARS_TABLE_WIDTH", width.to_string());
-    std::env::set_var("POLARS_FMT_MAX_COLS", columns.min(40).to_string());
+    std::env::set_var("POLARS_FMT_MAX_COLS", "40");
     std::env::set_var("POLARS_FMT_MAX_ROWS", "50");
     std::env::set_var("POLARS_FMT_STR_LEN", "40");
     std::env::set_var("POLARS_FMT_TABLE_HIDE_DATAFRAME_SHAPE_INFORMATION", "1");
@@ -270,7 +271,7 @@ pub fn cleanup_on_signal() {
                 _ = term.recv() => {},
             }
             etl::progress::finish();
-            etl::sink::cleanup::remove_all();
+            etl::cleanup::remove_all();
             let _ = writeln!(
                 std::io::stderr(),
                 "etl: interrupted; temporary files removed"

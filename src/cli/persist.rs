@@ -10,6 +10,7 @@ use etl::error::{Error, Result};
 use etl::location::Location;
 use etl::sink::persist::{self, LoadMode, PersistRequest};
 use etl::source::Provenance;
+use etl::step::{Input, Output, Step};
 
 use super::args::ReadArgs;
 use super::output::Printer;
@@ -93,8 +94,17 @@ pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
     persist::validate(&request)?;
     let read = args.read.to_options()?;
     let input = Location::parse(args.input.as_deref().unwrap_or("-"))?;
-    let frame = etl::source::open(std::slice::from_ref(&input), &read, &Provenance::default())?;
-    let s = persist::persist(frame, &request)?;
+    let outcome = etl::step::run(Step {
+        input: Input::Locations {
+            locations: vec![input],
+            read,
+            provenance: Provenance::default(),
+        },
+        ops: Vec::new(),
+        rejects: Default::default(),
+        output: Output::Persist(request),
+    })?;
+    let s = outcome.loaded.expect("a persist step reports its load");
     if args.json {
         let text = serde_json::to_string(&s).map_err(|e| Error::data(e.to_string()))?;
         writeln!(std::io::stdout(), "{text}")?;

@@ -1,12 +1,13 @@
-//! What `clean` and `transform` share: read, apply ops, write like ingest.
+//! What `clean` and `transform` share: flags to one engine step
+//! (`etl::step`), and the summary line.
 
 use std::io::IsTerminal;
 
 use clap::ArgMatches;
 use etl::error::Result;
-use etl::ops::checks::RejectPolicy;
 use etl::sink::Destination;
 use etl::source::Provenance;
+use etl::step::{Input, Output, RejectPolicy, Step};
 
 use super::args::{OutputPlan, ReadArgs, WriteArgs};
 use super::ops_args::{ops_in_order, StepArgs};
@@ -39,14 +40,24 @@ pub fn run(
         .or(step.input_flag.as_deref())
         .unwrap_or("-");
     let location = etl::Location::parse(input)?;
-    let frame = etl::source::open(&[location], &read, &Provenance::default())?;
-    let rows_in = frame.rows;
-    let ctx = etl::ops::Context { read, rejects };
-    let applied = etl::ops::apply(frame, &ops, &ctx)?;
-    match plan {
-        OutputPlan::Preview => preview(applied.frame, 10),
-        OutputPlan::Write(req) => {
-            let s = etl::sink::write(applied.frame, &req)?;
+    let op_count = ops.len();
+    let (output, req) = match plan {
+        OutputPlan::Preview => (Output::Frame, None),
+        OutputPlan::Write(req) => (Output::Write(req.clone()), Some(req)),
+    };
+    let outcome = etl::step::run(Step {
+        input: Input::Locations {
+            locations: vec![location],
+            read,
+            provenance: Provenance::default(),
+        },
+        ops,
+        rejects,
+        output,
+    })?;
+    match (outcome.frame, outcome.written, req) {
+        (Some(frame), _, _) => preview(frame, 10),
+        (_, Some(s), Some(req)) => {
             let target = match &req.dest {
                 Destination::Path(p) => format!("wrote {} ({})", p.display(), human_bytes(s.bytes)),
                 Destination::Remote(u) => format!(
@@ -56,23 +67,26 @@ pub fn run(
                 ),
                 Destination::Stdout => "wrote to stdout".to_string(),
             };
-            let rows_in = rows_in.map(|r| r.to_string()).unwrap_or_else(|| "?".into());
+            let rows_in = outcome
+                .rows_in
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "?".into());
             printer.info(
                 command,
                 &format!(
-                    "{rows_in} rows in, {} out, {} rejected; {} ops; {target} in {:.2}s",
+                    "{rows_in} rows in, {} out, {} rejected; {op_count} ops; {target} in {:.2}s",
                     s.rows,
-                    applied.rejected,
-                    ops.len(),
+                    outcome.rejected,
                     started.elapsed().as_secs_f64()
                 ),
                 serde_json::json!({
-                    "rows_in": rows_in, "rows_out": s.rows, "rejected": applied.rejected, "ops": ops.len(),
+                    "rows_in": rows_in, "rows_out": s.rows, "rejected": outcome.rejected, "ops": op_count,
                     "output": target, "bytes": s.bytes, "seconds": started.elapsed().as_secs_f64(),
                 }),
             );
             Ok(())
         }
+        _ => unreachable!("a write step reports what it wrote"),
     }
 }
 

@@ -91,6 +91,7 @@ pub fn scan(
     schema: Option<&Schema>,
     infer_rows: Option<usize>,
     limit: Option<usize>,
+    reader: super::Reader,
 ) -> Result<CsvScan> {
     let shown = path.display().to_string();
     let dialect = Dialect {
@@ -113,7 +114,7 @@ pub fn scan(
             "{shown}: no header row and no data (the file holds no records)"
         )));
     }
-    let mut reader = LazyCsvReader::new(PlRefPath::new(prepared.path.to_string_lossy().as_ref()))
+    let mut reader = LazyCsvReader::new(super::scan_path(&prepared.path, reader))
         .with_has_header(opts.has_header)
         .with_separator(dialect.delimiter)
         .with_quote_char(dialect.quote)

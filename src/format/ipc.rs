@@ -9,8 +9,8 @@ use polars::prelude::*;
 use polars_arrow::io::ipc::read::{read_stream_metadata, StreamReader, StreamState};
 use polars_arrow::io::ipc::write::{StreamWriter, WriteOptions as IpcWriteOptions};
 
+use super::BatchStream;
 use crate::error::{Error, Result};
-use crate::frame::BatchStream;
 
 /// An Arrow IPC file writer taking batches.
 pub fn file_writer<W: Write>(
@@ -29,7 +29,7 @@ pub fn file_writer<W: Write>(
 
 pub fn scan_file(path: &Path) -> Result<LazyFrame> {
     Ok(LazyFrame::scan_ipc(
-        PlRefPath::new(path.to_string_lossy().as_ref()),
+        super::scan_path(path, super::Reader::Streaming),
         Default::default(),
         Default::default(),
     )?)

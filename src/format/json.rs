@@ -43,7 +43,7 @@ pub fn scan_lines(
     infer_rows: Option<usize>,
 ) -> Result<LazyFrame> {
     let shown = path.display();
-    let mut reader = LazyJsonLineReader::new(PlRefPath::new(path.to_string_lossy().as_ref()))
+    let mut reader = LazyJsonLineReader::new(super::scan_path(path, super::Reader::Streaming))
         .with_infer_schema_length(infer_rows.and_then(std::num::NonZeroUsize::new));
     if let Some(s) = schema {
         reader = reader.with_schema_overwrite(Some(Arc::new(s.clone())));

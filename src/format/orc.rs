@@ -15,9 +15,9 @@ use orc_rust::compression::CompressionType;
 use polars::prelude::*;
 use polars_arrow::ffi as pffi;
 
+use super::BatchStream;
 use super::Codec;
 use crate::error::{Error, Result};
-use crate::frame::BatchStream;
 
 /// Opens an ORC file and streams its stripes as polars batches.
 pub fn read(path: &Path) -> Result<BatchStream> {
@@ -169,6 +169,9 @@ fn polars_schema(schema: &ArrowRsSchema) -> std::result::Result<Schema, String> 
     let mut out = Schema::default();
     for field in schema.fields() {
         let c = FFI_ArrowSchema::try_from(field.as_ref()).map_err(|e| e.to_string())?;
+        // SAFETY: arrow-rs' FFI_ArrowSchema and polars' ArrowSchema are both
+        // #[repr(C)] renderings of the C Data Interface's ArrowSchema; `c`
+        // outlives the borrow, and import_field_from_c only reads it.
         let f = unsafe {
             pffi::import_field_from_c(&*(&c as *const FFI_ArrowSchema as *const pffi::ArrowSchema))
         }
@@ -183,6 +186,9 @@ fn to_polars(batch: &RecordBatch) -> std::result::Result<DataFrame, String> {
     let mut columns = Vec::with_capacity(batch.num_columns());
     for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
         let (c_array, c_schema) = to_ffi(&array.to_data()).map_err(|e| e.to_string())?;
+        // SAFETY: both sides are #[repr(C)] C Data Interface structs of the
+        // same layout. The array is moved (transmuted by value) into polars,
+        // which takes over its release callback; the schema is only read.
         let series = unsafe {
             let c_schema = &*(&c_schema as *const FFI_ArrowSchema as *const pffi::ArrowSchema);
             let pfield = pffi::import_field_from_c(c_schema).map_err(|e| e.to_string())?;
@@ -205,6 +211,9 @@ fn to_arrow_rs(df: &DataFrame, schema: &Arc<ArrowRsSchema>) -> Result<Vec<Record
         for (array, field) in chunk.into_arrays().into_iter().zip(chunk_fields(df)) {
             let c_schema = pffi::export_field_to_c(&field);
             let c_array = pffi::export_array_to_c(array);
+            // SAFETY: as in to_polars, the other way: identical #[repr(C)]
+            // C Data Interface layouts; arrow-rs takes ownership of the
+            // array's release callback, the schema is only borrowed.
             let data = unsafe {
                 let c_schema = &*(&c_schema as *const pffi::ArrowSchema as *const FFI_ArrowSchema);
                 let c_array: FFI_ArrowArray =
@@ -276,6 +285,8 @@ impl<W: Write + Send> OrcWriter<W> {
             .map(|f| {
                 let pf = f.to_arrow(CompatLevel::oldest());
                 let c = pffi::export_field_to_c(&pf);
+                // SAFETY: the same #[repr(C)] C Data Interface struct on both
+                // sides; `c` lives until the end of this closure.
                 let c = unsafe { &*(&c as *const pffi::ArrowSchema as *const FFI_ArrowSchema) };
                 ArrowRsField::try_from(c).map_err(|e| Error::data(e.to_string()))
             })

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use super::{Codec, WriteOptions};
 use crate::error::{Error, Result};
 
-pub fn scan(path: &Path) -> Result<LazyFrame> {
+pub fn scan(path: &Path, reader: super::Reader) -> Result<LazyFrame> {
     let shown = path.display();
     // Reading the footer here turns a corrupt file into a clear error now,
     // rather than a confusing one in the middle of a pipeline.
@@ -24,7 +24,7 @@ pub fn scan(path: &Path) -> Result<LazyFrame> {
         allow_missing_columns: false,
         ..Default::default()
     };
-    let lf = LazyFrame::scan_parquet(PlRefPath::new(path.to_string_lossy().as_ref()), args)
+    let lf = LazyFrame::scan_parquet(super::scan_path(path, reader), args)
         .map_err(|e| Error::from(e).context(&shown))?;
     Ok(lf)
 }

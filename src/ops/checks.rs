@@ -1,27 +1,16 @@
-//! Validation: rules mark failing rows with a reason; [`settle`] then
-//! writes them to the rejects output (or fails), enforces the thresholds,
-//! and passes the good rows on. Nothing is written downstream before the
-//! thresholds are known, so a failed check leaves no partial output.
+//! Validation: rules mark failing rows with a reason in
+//! [`REJECT_COLUMN`]. The step runner then settles them (rejects output,
+//! thresholds); ops never write anything.
 
 use polars::prelude::*;
 
 use super::spec::{Check, Rule};
-use super::{check_regex, literal, need, Applied};
+use super::{check_regex, literal, need};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::sink::WriteRequest;
 
 /// The hidden column holding why a row is rejected (null: kept).
 pub const REJECT_COLUMN: &str = "__etl_reject";
-
-/// Where rejected rows go and how many are tolerated.
-#[derive(Debug, Clone, Default)]
-pub struct RejectPolicy {
-    /// Write rejected rows (with `_rule` and `_reason` columns) here.
-    pub output: Option<WriteRequest>,
-    pub max_rejects: Option<u64>,
-    pub max_reject_pct: Option<f64>,
-}
 
 /// US states, DC and territories (USPS codes).
 pub const US_STATES: &[&str] = &[
@@ -252,84 +241,6 @@ pub fn npi_valid(npi: &str) -> bool {
     }
     let check = (10 - sum % 10) % 10;
     check == u32::from(npi.as_bytes()[9] - b'0')
-}
-
-/// Splits the marked frame into rejects and kept rows, enforcing the policy.
-pub fn settle(frame: Frame, policy: &RejectPolicy) -> Result<Applied> {
-    let spool = tempfile::Builder::new()
-        .prefix("etl-checked-")
-        .suffix(".arrow")
-        .tempfile()?
-        .into_temp_path();
-    std::fs::remove_file(&spool).ok();
-    let total = crate::sink::file::write_file(
-        frame,
-        &spool,
-        &crate::format::WriteOptions::new(crate::format::Format::Ipc),
-    )?;
-    let scan = || crate::format::ipc::scan_file(&spool);
-    let rejected_lf = scan()?.filter(col(REJECT_COLUMN).is_not_null());
-    let rejected = count(rejected_lf.clone())?;
-    let pct = if total == 0 {
-        0.0
-    } else {
-        rejected as f64 * 100.0 / total as f64
-    };
-    if rejected > 0 {
-        let with_reason = rejected_lf
-            .with_columns([
-                col(REJECT_COLUMN)
-                    .str()
-                    .split(lit(":"))
-                    .list()
-                    .first()
-                    .alias("_rule"),
-                col(REJECT_COLUMN).alias("_reason"),
-            ])
-            .drop(cols([REJECT_COLUMN]));
-        match &policy.output {
-            Some(req) => {
-                crate::sink::write(Frame::lazy(with_reason), req)?;
-            }
-            None => {
-                let sample = with_reason.limit(3).select([col("_reason")]).collect()?;
-                let shown: Vec<String> = sample
-                    .column("_reason")?
-                    .str()?
-                    .iter()
-                    .flatten()
-                    .map(|s| s.to_string())
-                    .collect();
-                return Err(Error::data(format!(
-                    "{rejected} of {total} rows failed the checks, e.g. {}; write them somewhere with --rejects FILE to continue",
-                    shown.join("; ")
-                )));
-            }
-        }
-    }
-    if let Some(max) = policy.max_rejects {
-        if rejected > max {
-            return Err(Error::data(format!(
-                "{rejected} rows rejected, more than --max-rejects {max}"
-            )));
-        }
-    }
-    if let Some(max) = policy.max_reject_pct {
-        if pct > max {
-            return Err(Error::data(format!("{pct:.2}% of rows rejected ({rejected} of {total}), more than --max-reject-pct {max}")));
-        }
-    }
-    let kept = scan()?
-        .filter(col(REJECT_COLUMN).is_null())
-        .drop(cols([REJECT_COLUMN]));
-    let mut frame = Frame::lazy(kept).with_temp(spool);
-    frame.rows = Some(total - rejected);
-    Ok(Applied { frame, rejected })
-}
-
-fn count(lf: LazyFrame) -> Result<u64> {
-    let df = lf.select([len()]).collect()?;
-    Ok(df.column("len")?.get(0)?.extract::<u64>().unwrap_or(0))
 }
 
 #[cfg(test)]

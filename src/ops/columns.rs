@@ -111,17 +111,13 @@ pub fn cast(frame: Frame, schema: &Schema, c: &Cast) -> Result<Frame> {
     frame.map_keep_rows(move |lf| lf.with_columns(casts.clone()))
 }
 
-/// polars names the column and values of a failed strict cast; this finds
-/// the first failing row by re-running the plan up to the cast.
+/// After a polars failure in a plan with a strict cast, finds the first
+/// failing row and column by re-running the plan up to the cast.
 fn cast_explainer(before: LazyFrame, columns: BTreeMap<String, String>) -> crate::frame::Explainer {
     std::sync::Arc::new(move |e: &Error| {
-        if !e.message.contains("conversion from") {
-            return None;
-        }
-        for (name, ty) in &columns {
-            if !e.message.contains(&format!("'{name}'")) {
-                continue;
-            }
+        // Only a failure inside polars can be a failed conversion.
+        e.find_source::<PolarsError>()?;
+        columns.iter().find_map(|(name, ty)| {
             let target = crate::dtype::parse_dtype(ty).ok()?;
             let c = col(name.as_str());
             let first = before
@@ -149,16 +145,26 @@ fn cast_explainer(before: LazyFrame, columns: BTreeMap<String, String>) -> crate
                 .ok()?
                 .get(0)?
                 .to_string();
-            return Some(Error::data(format!(
+            Some(Error::data(format!(
                 "cast: row {row}, column '{name}': '{value}' is not a valid {ty}"
-            )));
-        }
-        None
+            )))
+        })
     })
 }
 
 pub fn constant(frame: Frame, c: &Constant) -> Result<Frame> {
     let value = literal(&c.value)?.alias(c.column.as_str());
+    frame.map_keep_rows(move |lf| lf.with_column(value.clone()))
+}
+
+/// A column holding the time of this run (UTC, microseconds).
+pub fn ingest_time(frame: Frame, name: &str) -> Result<Frame> {
+    let value = lit(chrono::Utc::now().timestamp_micros())
+        .cast(DataType::Datetime(
+            TimeUnit::Microseconds,
+            Some(TimeZone::UTC),
+        ))
+        .alias(name);
     frame.map_keep_rows(move |lf| lf.with_column(value.clone()))
 }
 

@@ -1,7 +1,10 @@
 //! Operations on frames: cleaning, validation and transforms. Each op is
-//! data ([`spec::Op`]); [`apply`] runs a list of them in order. Row-local
-//! ops keep a piped stream streaming; ops that need the whole table (sort,
-//! join, group-by, window, dedup, statistics) turn it into a lazy plan.
+//! data ([`spec::Op`]); [`apply`] runs a list of them in order. Ops are
+//! pure functions of frames: side tables come through [`Context`], and
+//! checks only mark failing rows ([`checks::REJECT_COLUMN`]); the caller
+//! (the step runner) settles them. Row-local ops keep a piped stream
+//! streaming; ops that need the whole table (sort, join, group-by, window,
+//! dedup, statistics) turn it into a lazy plan.
 
 pub mod checks;
 mod columns;
@@ -18,41 +21,57 @@ use polars::prelude::*;
 pub use spec::Op;
 
 use crate::error::{Error, Result};
-use crate::format::ReadOptions;
-use crate::frame::Frame;
+use crate::frame::{Frame, FrameData};
 
-/// What ops need besides the frame: how to read side tables, and where
-/// rejected rows go.
-#[derive(Debug, Clone, Default)]
-pub struct Context {
-    pub read: ReadOptions,
-    pub rejects: checks::RejectPolicy,
+/// Opens a side table (a join or lookup table, a union input, an SQL
+/// `--with` table) named by its location.
+pub type OpenTable<'a> = &'a (dyn Fn(&str) -> Result<Frame> + Sync);
+
+/// What ops need besides the frame: a way to open side tables.
+pub struct Context<'a> {
+    pub open_table: OpenTable<'a>,
 }
 
-/// The result of applying ops: the frame, and what the checks rejected.
+/// The result of applying ops: the frame, and whether rows were marked
+/// for rejection (in [`checks::REJECT_COLUMN`]) and must be settled.
 pub struct Applied {
     pub frame: Frame,
-    pub rejected: u64,
+    pub marked: bool,
 }
 
 /// Runs `ops` in order. Column names are checked against the schema before
 /// each op, so a typo fails before any data is read.
 pub fn apply(frame: Frame, ops: &[Op], ctx: &Context) -> Result<Applied> {
-    if ops.iter().any(holds_whole_table) {
-        crate::set_reader(crate::Reader::Mapped);
-    }
     let mut frame = frame;
-    let mut pending_checks = false;
+    let mut marked = false;
     for (i, op) in ops.iter().enumerate() {
         let schema = frame.schema()?;
         let place = format!("op {} ({})", i + 1, name(op));
         frame = apply_one(frame, op, &schema, ctx).map_err(|e| e.context(&place))?;
-        pending_checks |= matches!(op, Op::Check(_)) || matches!(op, Op::Cast(c) if c.quarantine);
+        marked |= marks_rows(op);
     }
-    if pending_checks {
-        return checks::settle(frame, &ctx.rejects);
-    }
-    Ok(Applied { frame, rejected: 0 })
+    Ok(Applied { frame, marked })
+}
+
+/// Opens a side table as a lazy plan whose temporary files `into` keeps alive.
+pub(crate) fn side_table(
+    into: &mut Frame,
+    location: &str,
+    ctx: &Context,
+) -> Result<(LazyFrame, SchemaRef)> {
+    let mut other = (ctx.open_table)(location)?.into_lazy()?;
+    let schema = other.schema()?;
+    into.explainers.append(&mut other.explainers);
+    into.temps.append(&mut other.temps);
+    let FrameData::Lazy(lf) = other.data else {
+        unreachable!("into_lazy gives a plan")
+    };
+    Ok((lf, schema))
+}
+
+/// Ops that mark rows for the rejects instead of failing.
+fn marks_rows(op: &Op) -> bool {
+    matches!(op, Op::Check(_)) || matches!(op, Op::Cast(c) if c.quarantine)
 }
 
 fn apply_one(frame: Frame, op: &Op, schema: &Schema, ctx: &Context) -> Result<Frame> {
@@ -87,11 +106,12 @@ fn apply_one(frame: Frame, op: &Op, schema: &Schema, ctx: &Context) -> Result<Fr
         Op::TopN(t) => relational::top_n(frame, schema, t),
         Op::Union(locations) => relational::union(frame, locations, ctx),
         Op::Sql(s) => sql::run(frame, s, ctx),
+        Op::IngestTime(name) => columns::ingest_time(frame, name),
     }
 }
 
 /// Ops after which polars holds the whole table in memory anyway.
-fn holds_whole_table(op: &Op) -> bool {
+pub fn holds_whole_table(op: &Op) -> bool {
     match op {
         Op::FillNull(f) => f.with.is_some(),
         Op::Check(c) => c.rule == spec::Rule::Unique,
@@ -105,6 +125,24 @@ fn holds_whole_table(op: &Op) -> bool {
         | Op::Lookup(_) => true,
         _ => false,
     }
+}
+
+/// Ops that change the number of rows on purpose (rows in = rows out +
+/// rejected holds for every other op).
+pub fn changes_row_count(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Filter(_)
+            | Op::DropNulls(_)
+            | Op::Dedup(_)
+            | Op::Limit(_)
+            | Op::TopN(_)
+            | Op::Join(_)
+            | Op::Lookup(_)
+            | Op::GroupBy(_)
+            | Op::Union(_)
+            | Op::Sql(_)
+    )
 }
 
 /// The op's name as written in files and flags.
@@ -138,6 +176,7 @@ pub fn name(op: &Op) -> &'static str {
         Op::Sort(_) => "sort",
         Op::Limit(_) => "limit",
         Op::Union(_) => "union",
+        Op::IngestTime(_) => "ingest-time",
     }
 }
 

@@ -7,25 +7,6 @@ use super::spec::{GroupBy, How, Join, Lookup, Rank, RankFunction, TopN};
 use super::{need, Context};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
-use crate::location::Location;
-use crate::source::{self, Provenance};
-
-/// Opens a side table as a lazy plan whose temporary files `into` keeps alive.
-pub fn side_table(
-    into: &mut Frame,
-    location: &str,
-    ctx: &Context,
-) -> Result<(LazyFrame, SchemaRef)> {
-    let loc = Location::parse(location)?;
-    let mut other = source::open(&[loc], &ctx.read, &Provenance::default())?.into_lazy()?;
-    let schema = other.schema()?;
-    into.explainers.append(&mut other.explainers);
-    into.temps.append(&mut other.temps);
-    let FrameData::Lazy(lf) = other.data else {
-        unreachable!("into_lazy gives a plan")
-    };
-    Ok((lf, schema))
-}
 
 fn lazy(frame: Frame) -> Result<(Frame, LazyFrame)> {
     let mut frame = frame.into_lazy()?;
@@ -51,7 +32,7 @@ pub fn join(frame: Frame, schema: &Schema, j: &Join, ctx: &Context) -> Result<Fr
     };
     need(schema, &left_on, "join (this table)")?;
     let (mut frame, lf) = lazy(frame)?;
-    let (other, other_schema) = side_table(&mut frame, &j.table, ctx)?;
+    let (other, other_schema) = super::side_table(&mut frame, &j.table, ctx)?;
     need(&other_schema, &right_on, &format!("join ({})", j.table))?;
     let how = match j.how {
         How::Inner => JoinType::Inner,
@@ -87,7 +68,7 @@ pub fn join(frame: Frame, schema: &Schema, j: &Join, ctx: &Context) -> Result<Fr
 pub fn lookup(frame: Frame, schema: &Schema, l: &Lookup, ctx: &Context) -> Result<Frame> {
     need(schema, std::slice::from_ref(&l.column), "lookup")?;
     let (mut frame, lf) = lazy(frame)?;
-    let (table, table_schema) = side_table(&mut frame, &l.table, ctx)?;
+    let (table, table_schema) = super::side_table(&mut frame, &l.table, ctx)?;
     need(
         &table_schema,
         &[l.key.clone(), l.value.clone()],
@@ -273,11 +254,7 @@ pub fn top_n(frame: Frame, schema: &Schema, t: &TopN) -> Result<Frame> {
 pub fn union(frame: Frame, locations: &[String], ctx: &Context) -> Result<Frame> {
     let mut frames = vec![("this table".to_string(), frame)];
     for loc in locations {
-        let l = Location::parse(loc)?;
-        frames.push((
-            loc.clone(),
-            source::open(&[l], &ctx.read, &Provenance::default())?,
-        ));
+        frames.push((loc.clone(), (ctx.open_table)(loc)?));
     }
-    source::concat_by_name(frames)
+    crate::frame::concat_by_name(frames)
 }

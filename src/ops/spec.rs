@@ -87,6 +87,9 @@ pub enum Op {
     Limit(usize),
     /// Append rows of other tables, by column name: `union = ["extra.parquet"]`.
     Union(Vec<String>),
+    /// Add a column with the time the op runs (a UTC timestamp, the same
+    /// for every row): `ingest-time = "loaded_at"`.
+    IngestTime(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -74,7 +74,7 @@ pub fn run(frame: Frame, s: &Sql, ctx: &Context) -> Result<Frame> {
     let mut sql = SQLContext::new().with_function_registry(super::sql_rewrite::registry());
     sql.register(s.name.as_deref().unwrap_or("input"), input);
     for (name, location) in &s.with {
-        let (lf, _) = super::relational::side_table(&mut frame, location, ctx)?;
+        let (lf, _) = super::side_table(&mut frame, location, ctx)?;
         sql.register(name, lf);
     }
     let mut out = sql.execute(&query).map_err(|e| sql_error(&s.query, e))?;

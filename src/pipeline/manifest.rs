@@ -120,9 +120,11 @@ impl Manifest {
 }
 
 fn temp_name(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".etl-tmp-{}", std::process::id()));
-    path.with_file_name(name)
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("manifest.json");
+    path.with_file_name(crate::cleanup::temp_name(name))
 }
 
 /// Describes a written file or folder of part files: size and SHA-256 (of

@@ -9,8 +9,10 @@ mod expand;
 mod lock;
 pub mod manifest;
 mod plan;
+mod problems;
 mod run;
 mod spec;
+mod stage;
 mod validate;
 
 pub use lock::RunLock;

@@ -8,11 +8,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::format::{Format, ReadOptions, WriteOptions};
+use crate::format::{ReadOptions, Reader};
 use crate::frame::Frame;
-use crate::ops::{checks::RejectPolicy, Op};
 use crate::sink::{Destination, WriteRequest};
 use crate::source::Provenance;
+use crate::step::{parquet_request, reader_for, Input, Outcome, Output, RejectPolicy, Step};
 use crate::transfer::TransferRequest;
 
 use super::manifest::{self, Artifact, Manifest, RunStatus, StageRecord, StageStatus};
@@ -145,7 +145,6 @@ fn run_stages(
         let began = Instant::now();
         let mut record = StageRecord::new(&stage.name, stage.action.kind(), StageStatus::Failed);
         record.started = Some(now());
-        crate::set_reader(crate::Reader::Streaming);
         let outcome = run_stage(stage, &mut record, &mut rows);
         record.seconds = began.elapsed().as_secs_f64();
         record.status = if outcome.is_ok() {
@@ -209,10 +208,6 @@ fn run_stage(
             source_column,
             output,
         } => {
-            let prov = Provenance {
-                source_column: source_column.clone(),
-            };
-            let frame = crate::source::open(inputs, read, &prov)?;
             record.inputs = inputs
                 .iter()
                 .map(|l| Artifact {
@@ -220,8 +215,21 @@ fn run_stage(
                     ..Artifact::default()
                 })
                 .collect();
-            let known_in = frame.rows;
-            let written = write_dataset(frame, output)?;
+            ensure_parent(&output.path)?;
+            let outcome = crate::step::run(Step {
+                input: Input::Locations {
+                    locations: inputs.clone(),
+                    read: read.clone(),
+                    provenance: Provenance {
+                        source_column: source_column.clone(),
+                    },
+                },
+                ops: Vec::new(),
+                rejects: RejectPolicy::default(),
+                output: Output::Write(parquet_request(&output.path)),
+            })?;
+            let known_in = outcome.rows_in;
+            let written = rows_out(&outcome);
             record.rows_in = Some(known_in.unwrap_or(written));
             record.rows_out = Some(written);
             if let Some(n) = known_in.filter(|n| *n != written) {
@@ -240,24 +248,26 @@ fn run_stage(
             max_rejects,
             max_reject_pct,
         } => {
-            let (frame, rows_in) = open_dataset(input, rows, record)?;
-            let policy = RejectPolicy {
-                output: rejects.as_ref().map(|d| parquet_request(&d.path)),
-                max_rejects: *max_rejects,
-                max_reject_pct: *max_reject_pct,
-            };
-            let ctx = crate::ops::Context {
-                read: ReadOptions::default(),
-                rejects: policy,
-            };
-            let applied = crate::ops::apply(frame, ops, &ctx)?;
-            let written = write_dataset(applied.frame, output)?;
+            let (frame, rows_in) = open_dataset(input, reader_for(ops), rows, record)?;
+            ensure_parent(&output.path)?;
+            let outcome = crate::step::run(Step {
+                input: Input::Frame(frame),
+                ops: ops.clone(),
+                rejects: RejectPolicy {
+                    output: rejects.as_ref().map(|d| parquet_request(&d.path)),
+                    max_rejects: *max_rejects,
+                    max_reject_pct: *max_reject_pct,
+                },
+                output: Output::Write(parquet_request(&output.path)),
+            })?;
+            let written = rows_out(&outcome);
+            let rejected = outcome.rejected;
             record.rows_out = Some(written);
-            record.rows_rejected = applied.rejected;
-            let removed = rows_in as i64 - written as i64 - applied.rejected as i64;
+            record.rows_rejected = rejected;
+            let removed = rows_in as i64 - written as i64 - rejected as i64;
             record.rows_removed_by_ops = removed;
-            if removed != 0 && !ops.iter().any(changes_row_count) {
-                return Err(vanished(rows_in, written, applied.rejected));
+            if removed != 0 && !ops.iter().any(crate::ops::changes_row_count) {
+                return Err(vanished(rows_in, written, rejected));
             }
             record
                 .outputs
@@ -265,16 +275,22 @@ fn run_stage(
             if let Some(r) = rejects.as_ref().filter(|r| r.path.exists()) {
                 record
                     .outputs
-                    .push(manifest::describe(&r.path, Some(applied.rejected)));
+                    .push(manifest::describe(&r.path, Some(rejected)));
             }
             rows.insert(output.name.clone(), written);
         }
         Action::Persist { input, targets } => {
             let mut rows_in = 0;
             for target in targets {
-                let (frame, n) = open_dataset(input, rows, record)?;
+                let (frame, n) = open_dataset(input, Reader::Streaming, rows, record)?;
                 rows_in = n;
-                let s = crate::sink::persist::persist(frame, target)?;
+                let outcome = crate::step::run(Step {
+                    input: Input::Frame(frame),
+                    ops: Vec::new(),
+                    rejects: RejectPolicy::default(),
+                    output: Output::Persist(target.clone()),
+                })?;
+                let s = outcome.loaded.expect("a persist step reports its load");
                 if s.rows != n {
                     return Err(Error::data(format!(
                         "{}: loaded {} rows but the dataset '{}' has {n}",
@@ -290,7 +306,7 @@ fn run_stage(
             record.rows_out = Some(rows_in);
         }
         Action::Extract { input, spec } => {
-            let (frame, rows_in) = open_dataset(input, rows, record)?;
+            let (frame, rows_in) = open_dataset(input, Reader::Streaming, rows, record)?;
             let request = WriteRequest {
                 dest: Destination::Path(spec.path.clone()),
                 options: spec.options.clone(),
@@ -298,14 +314,20 @@ fn run_stage(
                 force: true,
             };
             ensure_parent(&spec.path)?;
-            let s = crate::sink::write(frame, &request)?;
-            record.rows_out = Some(s.rows);
-            if s.rows != rows_in {
-                return Err(vanished(rows_in, s.rows, 0));
+            let outcome = crate::step::run(Step {
+                input: Input::Frame(frame),
+                ops: Vec::new(),
+                rejects: RejectPolicy::default(),
+                output: Output::Write(request),
+            })?;
+            let written = rows_out(&outcome);
+            record.rows_out = Some(written);
+            if written != rows_in {
+                return Err(vanished(rows_in, written, 0));
             }
             record
                 .outputs
-                .push(manifest::describe(&spec.path, Some(s.rows)));
+                .push(manifest::describe(&spec.path, Some(written)));
         }
         Action::Transfer(spec) => {
             record.inputs = spec
@@ -351,10 +373,15 @@ fn run_stage(
 /// Opens a dataset and checks that it still holds the rows its stage wrote.
 fn open_dataset(
     input: &Dataset,
+    reader: Reader,
     rows: &BTreeMap<String, u64>,
     record: &mut StageRecord,
 ) -> Result<(Frame, u64)> {
-    let frame = crate::source::open_file(&input.path, &ReadOptions::default())
+    let read = ReadOptions {
+        reader,
+        ..ReadOptions::default()
+    };
+    let frame = crate::source::open_file(&input.path, &read)
         .map_err(|e| e.context(format!("dataset '{}'", input.name)))?;
     let n = frame
         .rows
@@ -388,19 +415,8 @@ fn open_dataset(
     Ok((frame, n))
 }
 
-fn write_dataset(frame: Frame, output: &Dataset) -> Result<u64> {
-    ensure_parent(&output.path)?;
-    let s = crate::sink::write(frame, &parquet_request(&output.path))?;
-    Ok(s.rows)
-}
-
-fn parquet_request(path: &Path) -> WriteRequest {
-    WriteRequest {
-        dest: Destination::Path(path.to_path_buf()),
-        options: WriteOptions::new(Format::Parquet),
-        split: None,
-        force: true,
-    }
+fn rows_out(outcome: &Outcome) -> u64 {
+    outcome.rows_out.unwrap_or_default()
 }
 
 fn ensure_parent(path: &Path) -> Result<()> {
@@ -410,23 +426,6 @@ fn ensure_parent(path: &Path) -> Result<()> {
         }
         None => Ok(()),
     }
-}
-
-/// Ops that change the number of rows on purpose.
-fn changes_row_count(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Filter(_)
-            | Op::DropNulls(_)
-            | Op::Dedup(_)
-            | Op::Limit(_)
-            | Op::TopN(_)
-            | Op::Join(_)
-            | Op::Lookup(_)
-            | Op::GroupBy(_)
-            | Op::Union(_)
-            | Op::Sql(_)
-    )
 }
 
 fn vanished(rows_in: u64, rows_out: u64, rejected: u64) -> Error {

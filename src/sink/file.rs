@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use polars::prelude::*;
 
-use super::cleanup::TempOutput;
 use super::writers::{self, Out};
+use crate::cleanup::TempOutput;
 use crate::error::{Error, Result};
 use crate::format::{parquet, Format, WriteOptions};
 use crate::frame::{Frame, FrameData};
@@ -18,7 +18,7 @@ use crate::frame::{Frame, FrameData};
 pub enum Destination {
     Stdout,
     Path(PathBuf),
-    /// s3://, az://, gs:// or sftp://: written locally, then uploaded (store::spool).
+    /// s3://, az://, gs:// or sftp://: written locally, then uploaded (transfer::spool).
     Remote(String),
 }
 
@@ -59,7 +59,7 @@ pub fn write(frame: Frame, req: &WriteRequest) -> Result<WriteSummary> {
             })
         }
         Destination::Remote(url) => {
-            if !req.force && crate::store::spool::exists(url)? {
+            if !req.force && crate::transfer::spool::exists(url)? {
                 return Err(Error::usage(format!(
                     "{}: already exists; pass --force to replace it",
                     crate::location::redact(url)
@@ -71,20 +71,19 @@ pub fn write(frame: Frame, req: &WriteRequest) -> Result<WriteSummary> {
                 .next()
                 .filter(|n| !n.is_empty())
                 .unwrap_or("output");
-            let dir = tempfile::Builder::new().prefix("etl-out-").tempdir()?;
-            crate::sink::cleanup::track(dir.path());
+            let dir = crate::cleanup::scratch_dir("out")?;
             let local = dir.path().join(name);
             let mut local_req = req.clone();
             local_req.dest = Destination::Path(local.clone());
             let result = write(frame, &local_req).and_then(|mut s| {
-                s.files = crate::store::spool::upload(&local, url)?
+                s.files = crate::transfer::spool::upload(&local, url)?
                     .into_iter()
                     .map(PathBuf::from)
                     .collect();
                 s.elapsed = started.elapsed();
                 Ok(s)
             });
-            crate::sink::cleanup::untrack(dir.path());
+            drop(dir);
             result
         }
         Destination::Path(target) => {
@@ -220,14 +219,8 @@ fn write_split(
         return Err(Error::usage("--split needs at least 1 part"));
     }
     std::fs::create_dir(dir)?;
-    let spool = tempfile::Builder::new()
-        .prefix("etl-split-")
-        .suffix(".arrow")
-        .tempfile()?
-        .into_temp_path();
-    let ipc = WriteOptions::new(Format::Ipc);
-    std::fs::remove_file(&spool).ok();
-    let total = write_file(frame, &spool, &ipc)?;
+    let spool = frame.spool()?;
+    let total = spool.rows;
     let suffix = opts.codec.file_suffix();
     let suffix = if matches!(opts.format, Format::Csv | Format::Json | Format::Ndjson) {
         suffix
@@ -238,10 +231,9 @@ fn write_split(
     for i in 0..n {
         let start = total * i as u64 / n as u64;
         let end = total * (i as u64 + 1) / n as u64;
-        let lf =
-            crate::format::ipc::scan_file(&spool)?.slice(start as i64, (end - start) as IdxSize);
+        let lf = spool.scan()?.slice(start as i64, (end - start) as IdxSize);
         let name = PathBuf::from(format!("part-{i:05}.{}{suffix}", opts.format.extension()));
-        write_file(Frame::lazy(lf), &dir.join(&name), opts)?;
+        write_file(spool.frame(lf), &dir.join(&name), opts)?;
         files.push(name);
     }
     std::fs::File::create(dir.join("_SUCCESS"))?;

@@ -1,7 +1,6 @@
 //! Writing tables: files (any format, atomically), standard output (Arrow
 //! IPC stream or any format), folders of part files.
 
-pub mod cleanup;
 mod columns;
 pub mod file;
 pub mod mysql;

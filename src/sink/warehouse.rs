@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use polars::prelude::*;
 
-use super::cleanup::TempOutput;
+use crate::cleanup::TempOutput;
 use crate::error::{Error, Result};
 use crate::format::{Format, WriteOptions};
 use crate::frame::{Frame, FrameData};
@@ -355,7 +355,7 @@ fn check_schema(dir: &Path, new: &Schema, partition_by: &[String], evolve: bool)
     let Some(sample) = walk_files(dir).into_iter().next() else {
         return Ok(());
     };
-    let old = crate::format::parquet::scan(&sample)?.collect_schema()?;
+    let old = crate::format::parquet::scan(&sample, Default::default())?.collect_schema()?;
     let mut problems = Vec::new();
     for (name, dtype) in new.iter() {
         if partition_by.iter().any(|p| p == name.as_str()) {

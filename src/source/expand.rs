@@ -1,5 +1,7 @@
 //! Locations to files: globs, Spark part folders (markers and hidden files
-//! skipped) and Hive-partitioned folders (`key=value` path parts).
+//! skipped) and Hive-partitioned folders (`key=value` path parts). The rules
+//! for what is hidden and what a path's partition values are live here
+//! once, for local folders and remote prefixes alike.
 
 use std::path::{Path, PathBuf};
 
@@ -64,9 +66,36 @@ pub fn expand(location: &Location) -> Result<Vec<InputFile>> {
     }
 }
 
-fn is_hidden(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+/// Markers (`_SUCCESS`), folders of unfinished work (`_temporary/`),
+/// hidden files and checksum files are never data, as in Spark and Hive.
+fn hidden_name(name: &str) -> bool {
     name.starts_with('_') || name.starts_with('.') || name.ends_with(".crc")
+}
+
+fn is_hidden(path: &Path) -> bool {
+    hidden_name(path.file_name().and_then(|n| n.to_str()).unwrap_or(""))
+}
+
+/// Whether a file at this path below a folder or prefix (`a=1/part-0.csv`)
+/// is data: no part of the path is hidden.
+pub fn visible(relative: &str) -> bool {
+    relative
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .all(|c| !hidden_name(c))
+}
+
+/// The Hive partition values in a path below a folder or prefix: every
+/// `key=value` folder, values unescaped (`city=New%20York` → `New York`).
+pub fn partitions_of(relative: &str) -> Vec<(String, String)> {
+    let Some((folders, _file)) = relative.rsplit_once('/') else {
+        return Vec::new();
+    };
+    folders
+        .split('/')
+        .filter_map(|c| c.split_once('='))
+        .map(|(k, v)| (k.to_string(), unescape_partition(v)))
+        .collect()
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
@@ -82,18 +111,13 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<()> {
         if path.is_dir() {
             walk(root, &path, out)?;
         } else {
-            let partitions = path
+            let relative: Vec<String> = path
                 .strip_prefix(root)
                 .unwrap_or(&path)
-                .parent()
-                .map(|p| {
-                    p.components()
-                        .filter_map(|c| c.as_os_str().to_str())
-                        .filter_map(|c| c.split_once('='))
-                        .map(|(k, v)| (k.to_string(), unescape_partition(v)))
-                        .collect()
-                })
-                .unwrap_or_default();
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let partitions = partitions_of(&relative.join("/"));
             out.push(InputFile { path, partitions });
         }
     }
@@ -119,5 +143,20 @@ mod tests {
         assert!(is_hidden(Path::new("out/_SUCCESS")));
         assert!(is_hidden(Path::new("out/.part-0.parquet.crc")));
         assert!(!is_hidden(Path::new("out/part-0.parquet")));
+    }
+
+    #[test]
+    fn remote_relative_paths_follow_the_same_rules() {
+        assert!(visible("city=New%20York/part-0.parquet"));
+        assert!(!visible("_temporary/0/part-0.parquet"));
+        assert!(!visible("city=a/.part-0.parquet.crc"));
+        assert_eq!(
+            partitions_of("year=2024/city=New%20York/part-0.parquet"),
+            vec![
+                ("year".to_string(), "2024".to_string()),
+                ("city".to_string(), "New York".to_string())
+            ]
+        );
+        assert!(partitions_of("part-0.parquet").is_empty());
     }
 }

@@ -2,7 +2,6 @@
 //! in its format, and several inputs are concatenated by column name
 //! ([`concat_by_name`]).
 
-mod concat;
 pub mod database;
 mod expand;
 
@@ -12,8 +11,8 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-pub use concat::concat_by_name;
-pub use expand::{expand, InputFile};
+pub use crate::frame::concat_by_name;
+pub use expand::{expand, partitions_of, visible, InputFile};
 
 use crate::error::{Error, Result};
 use crate::format::{self, sniff, Format, ReadOptions};
@@ -33,19 +32,23 @@ pub fn open(locations: &[Location], opts: &ReadOptions, prov: &Provenance) -> Re
         let frame = open_stdin(opts)?;
         return add_source_column(frame, prov, "-");
     }
-    if let Some(db) = locations.iter().find(|l| database::is_database(l)) {
+    if let Some(db) = locations.iter().find(|l| l.is_database()) {
         return Err(Error::usage(format!(
             "{db}: reading a database needs --query SQL or --table NAME (one database input at a time)"
         )));
     }
     let mut files = Vec::new();
-    // Remote files are downloaded first (store::spool); they keep their URL as name.
+    // Remote files are downloaded first (transfer::spool); they keep their URL as name.
     let mut spooled = std::collections::HashMap::new();
     for loc in locations {
-        if crate::store::spool::is_file_store(loc) {
-            for s in crate::store::spool::fetch(loc)? {
-                files.push(s.file.clone());
-                spooled.insert(s.file.path.clone(), (s.shown, s.temp));
+        if loc.is_file_store() {
+            for s in crate::transfer::spool::fetch(loc, &visible)? {
+                let path = s.temp.to_path_buf();
+                files.push(InputFile {
+                    path: path.clone(),
+                    partitions: partitions_of(&s.relative),
+                });
+                spooled.insert(path, (s.shown, s.temp));
             }
         } else {
             files.extend(expand(loc)?);
@@ -156,6 +159,7 @@ pub fn open_file(path: &Path, opts: &ReadOptions) -> Result<Frame> {
                 schema,
                 opts.infer_rows,
                 opts.row_limit,
+                opts.reader,
             )?;
             let data_rows = scan
                 .prepared
@@ -185,7 +189,7 @@ pub fn open_file(path: &Path, opts: &ReadOptions) -> Result<Frame> {
         }
         Format::Parquet => {
             let rows = format::parquet::row_count(path).ok().map(|r| r as u64);
-            let mut f = Frame::lazy(format::parquet::scan(path)?);
+            let mut f = Frame::lazy(format::parquet::scan(path, opts.reader)?);
             f.rows = rows;
             f
         }

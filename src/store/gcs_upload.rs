@@ -63,7 +63,7 @@ impl GcsJson {
             .credentials
             .get_credential()
             .await
-            .map_err(|e| super::object::fail(e, shown))?;
+            .map_err(|e| super::object_error::fail(e, shown))?;
         Ok((!c.bearer.is_empty()).then(|| c.bearer.clone()))
     }
 

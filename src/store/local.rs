@@ -7,8 +7,8 @@ use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
 use super::{Entry, Fail, FailResult, Pending, Place, Reader, Stat, Written};
+use crate::cleanup;
 use crate::error::Error;
-use crate::sink::cleanup;
 
 fn fail(e: std::io::Error, path: &str) -> Fail {
     Fail::io(e).context(path)
@@ -49,7 +49,7 @@ fn walk(dir: &Path, out: &mut Vec<Entry>) -> FailResult<()> {
             walk(&p, out)?;
         } else if ft.is_file() || (ft.is_symlink() && p.is_file()) {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.contains(".etl-tmp-") {
+            if crate::cleanup::is_temp_name(name) {
                 continue;
             }
             let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
@@ -103,11 +103,7 @@ pub async fn writer(path: &str) -> FailResult<super::Writer> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("file");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let tmp = target.with_file_name(format!(".{name}.etl-tmp-{}-{nanos}", std::process::id()));
+    let tmp = target.with_file_name(cleanup::temp_name(name));
     cleanup::track(&tmp);
     let file = tokio::fs::File::create(&tmp).await.map_err(|e| {
         cleanup::untrack(&tmp);

@@ -11,8 +11,8 @@ mod error;
 mod gcs_upload;
 mod local;
 mod object;
+mod object_error;
 mod sftp;
-pub mod spool;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -186,18 +186,16 @@ impl Place {
                     .map(|rd| {
                         rd.filter_map(|e| e.ok())
                             .map(|e| e.file_name().to_string_lossy().into_owned())
-                            .filter(|n| n.starts_with('.') && n.contains(".etl-tmp-"))
+                            .filter(|n| crate::cleanup::is_temp_name(n))
                             .collect()
                     })
                     .unwrap_or_default(),
                 Backend::Object(_) => return,
             };
-            let mine = format!(".etl-tmp-{}-", std::process::id());
             for t in temps {
                 let stale = names
                     .iter()
-                    .any(|n| t.starts_with(&format!(".{n}.etl-tmp-")))
-                    && !t.contains(&mine);
+                    .any(|n| crate::cleanup::is_stale_temp_of(&t, n));
                 if stale {
                     let full = self.join(dir, &t);
                     let _ = self.delete(&full).await;
@@ -299,27 +297,6 @@ pub fn take_notices() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Runs a future to completion on a runtime of its own (on another thread
-/// when the caller is already inside a tokio runtime).
-pub fn block_on<F: std::future::Future + Send>(fut: F) -> F::Output
-where
-    F::Output: Send,
-{
-    let run = move || {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(4)
-            .enable_all()
-            .build()
-            .expect("tokio runtime")
-            .block_on(fut)
-    };
-    if tokio::runtime::Handle::try_current().is_ok() {
-        std::thread::scope(|s| s.spawn(run).join().expect("transfer thread"))
-    } else {
-        run()
-    }
-}
-
 fn trim_local(p: &str) -> String {
     let t = p.trim_end_matches('/');
     if t.is_empty() && p.starts_with('/') {
@@ -354,7 +331,7 @@ impl Reader {
             return match s.next().await {
                 None => Ok(None),
                 Some(Ok((b, md5))) => Ok(Some((b, Some(md5)))),
-                Some(Err(e)) => Err(object::fail(e, shown)),
+                Some(Err(e)) => Err(object_error::fail(e, shown)),
             };
         }
         Ok(self.next().await?.map(|b| (b, None)))
@@ -380,12 +357,12 @@ impl Reader {
             Reader::Stream(s, shown) => match s.next().await {
                 None => Ok(None),
                 Some(Ok(b)) => Ok(Some(b)),
-                Some(Err(e)) => Err(object::fail(e, shown)),
+                Some(Err(e)) => Err(object_error::fail(e, shown)),
             },
             Reader::Parts(s, shown) => match s.next().await {
                 None => Ok(None),
                 Some(Ok((b, _))) => Ok(Some(b)),
-                Some(Err(e)) => Err(object::fail(e, shown)),
+                Some(Err(e)) => Err(object_error::fail(e, shown)),
             },
             Reader::Sftp(f, shown) => {
                 let mut buf = vec![0u8; CHUNK];
@@ -468,7 +445,7 @@ impl Pending {
         };
         let _ = place.delete(&path).await;
         if let Backend::Local = place.backend {
-            crate::sink::cleanup::untrack(std::path::Path::new(&path));
+            crate::cleanup::untrack(std::path::Path::new(&path));
         }
     }
 }

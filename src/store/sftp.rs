@@ -339,7 +339,7 @@ impl Sftp {
                 .map_err(|e| sftp_fail(e, &self.show(&dir)))?;
             for entry in rd {
                 let name = entry.file_name();
-                if name == "." || name == ".." || name.contains(".etl-tmp-") {
+                if name == "." || name == ".." || crate::cleanup::is_temp_name(&name) {
                     continue;
                 }
                 let full = if dir.ends_with('/') {
@@ -370,7 +370,7 @@ impl Sftp {
             return Vec::new();
         };
         rd.map(|e| e.file_name())
-            .filter(|n| n.starts_with('.') && n.contains(".etl-tmp-"))
+            .filter(|n| crate::cleanup::is_temp_name(n))
             .collect()
     }
 
@@ -433,11 +433,7 @@ impl Sftp {
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
         self.mkdirs(dir).await?;
         // (A folder at `path` makes the final rename fail, with its name.)
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let tmp_name = format!(".{name}.etl-tmp-{}-{nanos}", std::process::id());
+        let tmp_name = crate::cleanup::temp_name(name);
         let tmp = if dir.is_empty() {
             tmp_name
         } else {

@@ -11,7 +11,14 @@ use crate::error::Error;
 use crate::store::digest::{Digest, DigestKind, Hasher};
 use crate::store::{Fail, FailResult, Place, Stat};
 
-pub const CANCELLED: &str = "cancelled after another file failed";
+/// Why a copy stopped without failing itself: another file's copy failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cancelled after another file failed")]
+pub struct Cancelled;
+
+fn cancelled() -> Error {
+    Error::io(Cancelled.to_string()).with_source(Cancelled)
+}
 
 pub struct Shared {
     pub done_bytes: AtomicU64,
@@ -47,7 +54,7 @@ pub async fn copy_with_retries(
     let mut attempt = 0;
     loop {
         if shared.stop.load(Ordering::SeqCst) {
-            return Err(Error::io(CANCELLED));
+            return Err(cancelled());
         }
         let mut counted = 0u64;
         let result = if attempt > 0 {
@@ -195,7 +202,7 @@ async fn copy_once(
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             writer.abort().await;
-            return Err(Fail::permanent(Error::io(CANCELLED)));
+            return Err(Fail::permanent(cancelled()));
         }
         let (chunk, md5) = match reader.next_part().await {
             Ok(Some(c)) => c,

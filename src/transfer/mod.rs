@@ -9,6 +9,7 @@
 
 mod copy;
 mod plan;
+pub mod spool;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -119,7 +120,7 @@ pub struct TransferSummary {
 /// Runs a transfer to the end: every file copied and verified, or skipped,
 /// or an error (after which nothing partial is left at the destination).
 pub fn transfer(req: &TransferRequest) -> Result<TransferSummary> {
-    crate::store::block_on(run(req))
+    crate::runtime::block_on(run(req))
 }
 
 async fn run(req: &TransferRequest) -> Result<TransferSummary> {
@@ -218,7 +219,7 @@ async fn run(req: &TransferRequest) -> Result<TransferSummary> {
                 }
                 summary.files.push(rec);
             }
-            Err(e) if e.message == copy::CANCELLED => {}
+            Err(e) if e.find_source::<copy::Cancelled>().is_some() => {}
             Err(e) => {
                 first_error.get_or_insert(e);
             }
@@ -252,7 +253,7 @@ fn write_manifest(path: &std::path::Path, summary: &TransferSummary) -> Result<(
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::from(e).context(parent.display()))?;
     }
-    let tmp = crate::sink::cleanup::TempOutput::beside(path);
+    let tmp = crate::cleanup::TempOutput::beside(path);
     std::fs::write(&tmp.path, text + "\n").map_err(|e| Error::from(e).context(path.display()))?;
     tmp.commit(path)
         .map_err(|e| Error::from(e).context(path.display()))

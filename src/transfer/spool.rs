@@ -5,16 +5,9 @@
 
 use std::path::Path;
 
-use super::{Place, SshOptions};
 use crate::error::{Error, Result};
-use crate::location::{Location, Scheme};
-use crate::sink::cleanup;
-use crate::source::InputFile;
-
-/// Whether a location is a file store etl can read tables from and write them to.
-pub fn is_file_store(loc: &Location) -> bool {
-    matches!(loc, Location::Remote(r) if matches!(r.scheme, Scheme::S3 | Scheme::Azure | Scheme::Gcs | Scheme::Sftp))
-}
+use crate::location::Location;
+use crate::store::{Place, SshOptions};
 
 /// SSH settings for table commands come from the environment:
 /// ETL_SSH_IDENTITY, ETL_SSH_KNOWN_HOSTS (else the defaults of `transfer`).
@@ -33,41 +26,34 @@ fn ssh_from_env() -> SshOptions {
 
 /// One downloaded input file.
 pub struct Spooled {
-    pub file: InputFile,
+    /// Its path below the location (`city=New%20York/part-0.parquet`), as
+    /// stored: the caller reads partition values from it.
+    pub relative: String,
     /// The remote name, for messages and --add-source-column.
     pub shown: String,
     pub temp: tempfile::TempPath,
 }
 
-fn hidden(name: &str) -> bool {
-    let base = name.rsplit('/').next().unwrap_or(name);
-    base.starts_with('_') || base.starts_with('.') || base.ends_with(".crc")
-}
-
 /// Downloads the files behind a remote location (a file, a folder or
-/// prefix, or a glob) into temporary files.
-pub fn fetch(loc: &Location) -> Result<Vec<Spooled>> {
+/// prefix, or a glob) into temporary files: those whose relative path
+/// `keep` accepts (the reader's rule for hidden files and folders).
+pub fn fetch(loc: &Location, keep: &(dyn Fn(&str) -> bool + Sync)) -> Result<Vec<Spooled>> {
     let text = match loc {
         Location::Remote(r) => r.url.to_string(),
         other => return Err(Error::usage(format!("{other}: not a remote location"))),
     };
-    super::block_on(async move {
+    crate::runtime::block_on(async move {
         let place = Place::open(&text, &ssh_from_env()).await?;
         place.check().await?;
-        let files = crate::transfer::expand_source(&place, true).await?;
+        let files = super::expand_source(&place, true).await?;
         let mut out = Vec::new();
         for (path, stat, rel) in files {
-            if hidden(&rel) {
+            if !keep(&rel) {
                 continue;
             }
             let shown = place.show(&path);
             let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-            let tmp = tempfile::Builder::new()
-                .prefix("etl-spool-")
-                .suffix(&format!("-{name}"))
-                .tempfile()?
-                .into_temp_path();
-            cleanup::track(&tmp);
+            let tmp = crate::cleanup::scratch_file("spool", &format!("-{name}"))?.into_temp_path();
             let mut reader = place.reader(&path, stat.size).await?;
             let mut file = tokio::fs::File::create(&tmp).await?;
             let mut got = 0u64;
@@ -85,20 +71,8 @@ pub fn fetch(loc: &Location) -> Result<Vec<Spooled>> {
                     stat.size
                 )));
             }
-            let partitions = rel
-                .rsplit_once('/')
-                .map(|(dirs, _)| {
-                    dirs.split('/')
-                        .filter_map(|c| c.split_once('='))
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
             out.push(Spooled {
-                file: InputFile {
-                    path: tmp.to_path_buf(),
-                    partitions,
-                },
+                relative: rel,
                 shown,
                 temp: tmp,
             });
@@ -113,7 +87,7 @@ pub fn fetch(loc: &Location) -> Result<Vec<Spooled>> {
 /// Whether something exists at a remote output location.
 pub fn exists(url: &str) -> Result<bool> {
     let url = url.to_string();
-    super::block_on(async move {
+    crate::runtime::block_on(async move {
         let place = Place::open(&url, &ssh_from_env()).await?;
         place.check().await?;
         if place.stat(&place.path).await?.is_some() {
@@ -136,7 +110,7 @@ pub fn upload(local: &Path, url: &str) -> Result<Vec<String>> {
     if is_dir {
         source.push('/');
     }
-    let req = crate::transfer::TransferRequest {
+    let req = super::TransferRequest {
         sources: vec![source],
         dest,
         recursive: is_dir,
@@ -144,6 +118,6 @@ pub fn upload(local: &Path, url: &str) -> Result<Vec<String>> {
         known_hosts: ssh_from_env().known_hosts,
         ..Default::default()
     };
-    let s = crate::transfer::transfer(&req)?;
+    let s = super::transfer(&req)?;
     Ok(s.files.into_iter().map(|f| f.destination).collect())
 }

@@ -1,6 +1,9 @@
 //! The value passed between stages: a lazy polars plan, or a stream of
 //! batches arriving through a pipe, plus what is needed to explain errors.
 
+mod concat;
+mod spool;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -8,11 +11,9 @@ use polars::prelude::*;
 
 use crate::error::{Error, Result};
 
-/// Batches of one schema, produced as they are read.
-pub struct BatchStream {
-    pub schema: SchemaRef,
-    pub batches: Box<dyn Iterator<Item = Result<DataFrame>> + Send>,
-}
+pub use crate::format::BatchStream;
+pub use concat::concat_by_name;
+pub use spool::Spooled;
 
 // A handful of frames exist per run; boxing the plan would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -192,23 +193,9 @@ impl Frame {
         let lf = match data {
             FrameData::Lazy(lf) => lf,
             FrameData::Batches(stream) => {
-                let tmp = tempfile::Builder::new()
-                    .prefix("etl-spool-")
-                    .suffix(".arrow")
-                    .tempfile()?;
-                let (file, path) = tmp.into_parts();
-                let mut writer = crate::format::ipc::file_writer(
-                    std::io::BufWriter::new(file),
-                    &stream.schema,
-                    None,
-                )?;
-                for batch in stream.batches {
-                    let batch = batch.map_err(|e| self_explain(&explainers, e))?;
-                    writer.write_batch(&batch)?;
-                }
-                writer.finish()?;
-                let lf = crate::format::ipc::scan_file(&path)?;
-                temps.push(Arc::new(path));
+                let spooled = spool::write_batches(stream, &explainers)?;
+                let lf = spooled.scan()?;
+                temps.push(spooled.path);
                 lf
             }
         };
