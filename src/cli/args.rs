@@ -134,7 +134,7 @@ pub struct WriteArgs {
     pub to: Option<String>,
 
     /// Compression: csv/json/ndjson gzip|zstd|bzip2|xz|none; parquet snappy|zstd|gzip|lz4|brotli|none;
-    /// orc snappy|zlib|zstd|lz4|none; avro deflate|snappy|none; ipc lz4|zstd|none.
+    /// orc snappy|zlib|zstd|lz4|none; avro deflate|snappy|zstd|bzip2|xz|none; ipc lz4|zstd|none.
     #[arg(long, value_name = "CODEC")]
     pub compression: Option<String>,
 
