@@ -351,9 +351,11 @@ impl<W: Write + Send> OrcWriter<W> {
                 .collect::<Result<Vec<_>>>()?;
             let batch = RecordBatch::try_new(self.schema.clone(), arrays)
                 .map_err(|e| Error::data(e.to_string()))?;
+            // The encoder refuses values, not I/O: e.g. ORC cannot hold
+            // the last second before 1970 with a fraction (ORC-763).
             self.writer
                 .write(&batch)
-                .map_err(|e| Error::io(format!("ORC write failed: {e}")))?;
+                .map_err(|e| Error::data(format!("ORC write failed: {e}")))?;
         }
         Ok(())
     }

@@ -192,7 +192,7 @@ fn union_text(array: &ArrayRef) -> std::result::Result<StringArray, String> {
     for i in 0..union.len() {
         let child = union.child(union.type_id(i));
         let offset = union.value_offset(i);
-        if child.is_null(offset) {
+        if child.data_type() == &ArrowRsType::Null || child.is_null(offset) {
             out.push(None);
             continue;
         }
