@@ -102,7 +102,7 @@ pub struct WriteArgs {
     pub to: Option<FormatName>,
 
     /// Compression: csv/json/ndjson gzip|zstd|bzip2|xz|none; parquet snappy|zstd|gzip|lz4|brotli|none;
-    /// orc snappy|zlib|zstd|lz4|none; avro deflate|snappy|none; ipc lz4|zstd|none.
+    /// orc snappy|zlib|zstd|lz4|none; avro deflate|snappy|zstd|bzip2|xz|none; ipc lz4|zstd|none.
     #[arg(long, value_name = "CODEC", value_enum, hide_possible_values = true)]
     pub compression: Option<Codec>,
 

@@ -87,9 +87,7 @@ impl<W: Write> JsonArrayWriter<W> {
 
     pub fn write(&mut self, df: &mut DataFrame) -> Result<()> {
         self.buf.clear();
-        JsonWriter::new(&mut self.buf)
-            .with_json_format(JsonFormat::JsonLines)
-            .finish(df)?;
+        write_lines(&mut self.buf, df)?;
         for line in self.buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             if !std::mem::take(&mut self.first) {
                 self.inner.write_all(b",")?;
@@ -107,8 +105,33 @@ impl<W: Write> JsonArrayWriter<W> {
 }
 
 pub fn write_lines(w: &mut dyn Write, df: &mut DataFrame) -> Result<()> {
+    let mut iso = iso_datetimes(df)?;
     JsonWriter::new(w)
         .with_json_format(JsonFormat::JsonLines)
-        .finish(df)?;
+        .finish(iso.as_mut().unwrap_or(df))?;
     Ok(())
+}
+
+/// Datetime columns as ISO 8601 text with a `T`, and with the offset for
+/// zoned values (`2024-03-01T12:00:00.5+00:00`), as Spark writes them, so
+/// other readers infer timestamps rather than text. None: nothing to change.
+fn iso_datetimes(df: &DataFrame) -> Result<Option<DataFrame>> {
+    let mut out: Option<DataFrame> = None;
+    for (i, column) in df.columns().iter().enumerate() {
+        let DataType::Datetime(_, tz) = column.dtype() else {
+            continue;
+        };
+        let format = match tz {
+            Some(_) => "%Y-%m-%dT%H:%M:%S%.f%:z",
+            None => "%Y-%m-%dT%H:%M:%S%.f",
+        };
+        let text = column
+            .as_materialized_series()
+            .datetime()?
+            .to_string(format)?
+            .into_series();
+        out.get_or_insert_with(|| df.clone())
+            .replace_column(i, text.into())?;
+    }
+    Ok(out)
 }

@@ -1,6 +1,7 @@
 //! Table formats: detection, options, and one module per format with its
 //! reader and writer side by side.
 
+pub mod arrow_rs;
 pub mod avro;
 pub mod csv;
 pub mod csv_scan;
@@ -9,6 +10,7 @@ pub mod ipc;
 pub mod json;
 mod options;
 pub mod orc;
+mod orc_maps;
 pub mod parquet;
 pub mod sniff;
 pub mod temporal;
@@ -215,7 +217,14 @@ impl Codec {
                 Codec::Lz4,
                 Codec::None,
             ],
-            Format::Avro => &[Codec::None, Codec::Deflate, Codec::Snappy],
+            Format::Avro => &[
+                Codec::None,
+                Codec::Deflate,
+                Codec::Snappy,
+                Codec::Zstd,
+                Codec::Bzip2,
+                Codec::Xz,
+            ],
             Format::Ipc | Format::IpcStream => &[Codec::None, Codec::Lz4, Codec::Zstd],
             Format::Excel => &[Codec::None],
         }

@@ -6,16 +6,16 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array as _, ArrayRef, RecordBatch};
-use arrow::datatypes::{Field as ArrowRsField, Schema as ArrowRsSchema};
-use arrow::ffi::{from_ffi, to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
+use arrow::array::{Array as _, ArrayRef, AsArray, MapArray, RecordBatch, StructArray};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType as ArrowRsType, Field as ArrowRsField, Schema as ArrowRsSchema};
 use orc_rust::arrow_reader::ArrowReaderBuilder;
 use orc_rust::arrow_writer::{ArrowWriter, ArrowWriterBuilder};
 use orc_rust::compression::CompressionType;
 use polars::prelude::*;
-use polars_arrow::ffi as pffi;
 
-use super::BatchStream;
+use super::arrow_rs::{arrow_rs_field, polars_schema, to_arrow_rs_columns, to_polars};
+use super::{orc_maps, BatchStream};
 use super::Codec;
 use crate::error::{Error, Result};
 
@@ -30,8 +30,9 @@ pub fn read(path: &Path) -> Result<BatchStream> {
     let (raw_schema, timestamps) = timestamps_as_decimal(&builder.schema());
     let builder = builder.with_schema(raw_schema);
     let arrow_schema = micro_timestamps(&builder.schema(), &timestamps);
+    let standard = orc_maps::standard_schema(&arrow_schema);
     let schema =
-        Arc::new(polars_schema(&arrow_schema).map_err(|e| Error::data(format!("{shown}: {e}")))?);
+        Arc::new(polars_schema(&standard).map_err(|e| Error::data(format!("{shown}: {e}")))?);
     let mut reader = builder.build();
     let batches = std::iter::from_fn(move || {
         let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.next()));
@@ -39,6 +40,7 @@ pub fn read(path: &Path) -> Result<BatchStream> {
             Ok(None) => None,
             Ok(Some(Ok(batch))) => Some(
                 fix_timestamps(batch, &arrow_schema, &timestamps)
+                    .and_then(|b| standard_maps(b, &standard))
                     .and_then(|b| to_polars(&b))
                     .map_err(|e| Error::data(format!("{shown}: {e}"))),
             ),
@@ -57,6 +59,18 @@ pub fn read(path: &Path) -> Result<BatchStream> {
     })
 }
 
+fn standard_maps(
+    batch: RecordBatch,
+    schema: &Arc<ArrowRsSchema>,
+) -> std::result::Result<RecordBatch, String> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(orc_maps::standard_array)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())
+}
+
 pub fn row_count(path: &Path) -> Result<u64> {
     let file = std::fs::File::open(path)?;
     let shown = path.display().to_string();
@@ -66,11 +80,14 @@ pub fn row_count(path: &Path) -> Result<u64> {
     Ok(builder.file_metadata().number_of_rows())
 }
 
-/// orc-rust rejects pre-1970 timestamps with a fraction of a second as
-/// written by the C++ ORC writer (pyarrow): those store a negative nanosecond
-/// part. Timestamps are therefore read as i128 nanoseconds (Decimal128) and
-/// converted here. Returns the schema to read with and the timestamp columns.
-fn timestamps_as_decimal(schema: &ArrowRsSchema) -> (Arc<ArrowRsSchema>, Vec<usize>) {
+/// ORC timestamps hold nanoseconds over a wider range than an i64 of
+/// nanoseconds (years 1 to 9999 are common in Hive tables), so they are read
+/// as i128 nanoseconds (Decimal128) and converted here to microseconds, the
+/// unit of Spark and Hive. Returns the schema to read with and the timestamp
+/// columns with their time zone (`UTC` for `timestamp with local time zone`).
+type TimestampColumns = Vec<(usize, Option<Arc<str>>)>;
+
+fn timestamps_as_decimal(schema: &ArrowRsSchema) -> (Arc<ArrowRsSchema>, TimestampColumns) {
     use arrow::datatypes::DataType as T;
     let mut columns = Vec::new();
     let fields: Vec<ArrowRsField> = schema
@@ -78,8 +95,8 @@ fn timestamps_as_decimal(schema: &ArrowRsSchema) -> (Arc<ArrowRsSchema>, Vec<usi
         .iter()
         .enumerate()
         .map(|(i, f)| match f.data_type() {
-            T::Timestamp(_, None) => {
-                columns.push(i);
+            T::Timestamp(_, tz) => {
+                columns.push((i, tz.as_ref().map(|_| Arc::from("UTC"))));
                 f.as_ref().clone().with_data_type(T::Decimal128(38, 9))
             }
             _ => f.as_ref().clone(),
@@ -94,20 +111,18 @@ fn timestamps_as_decimal(schema: &ArrowRsSchema) -> (Arc<ArrowRsSchema>, Vec<usi
     )
 }
 
-fn micro_timestamps(schema: &ArrowRsSchema, columns: &[usize]) -> Arc<ArrowRsSchema> {
+fn micro_timestamps(schema: &ArrowRsSchema, columns: &TimestampColumns) -> Arc<ArrowRsSchema> {
     use arrow::datatypes::{DataType as T, TimeUnit as U};
     let fields: Vec<ArrowRsField> = schema
         .fields()
         .iter()
         .enumerate()
-        .map(|(i, f)| {
-            if columns.contains(&i) {
-                f.as_ref()
-                    .clone()
-                    .with_data_type(T::Timestamp(U::Microsecond, None))
-            } else {
-                f.as_ref().clone()
-            }
+        .map(|(i, f)| match columns.iter().find(|(c, _)| *c == i) {
+            Some((_, tz)) => f
+                .as_ref()
+                .clone()
+                .with_data_type(T::Timestamp(U::Microsecond, tz.clone())),
+            None => f.as_ref().clone(),
         })
         .collect();
     Arc::new(ArrowRsSchema::new_with_metadata(
@@ -116,41 +131,32 @@ fn micro_timestamps(schema: &ArrowRsSchema, columns: &[usize]) -> Arc<ArrowRsSch
     ))
 }
 
-/// Nanoseconds (i128) to microseconds (i64), undoing orc-rust's reading of a
-/// negative nanosecond part as a huge unsigned one (and its one-second
-/// ORC-763 adjustment that followed from it).
+/// Nanoseconds (i128) to microseconds (i64).
 fn fix_timestamps(
     batch: RecordBatch,
     schema: &Arc<ArrowRsSchema>,
-    columns: &[usize],
+    columns: &TimestampColumns,
 ) -> std::result::Result<RecordBatch, String> {
     use arrow::array::{Decimal128Array, TimestampMicrosecondArray};
     if columns.is_empty() {
         return Ok(batch);
     }
     let mut arrays: Vec<ArrayRef> = batch.columns().to_vec();
-    for &i in columns {
+    for (i, tz) in columns {
+        let i = *i;
         let raw = arrays[i]
             .as_any()
             .downcast_ref::<Decimal128Array>()
             .ok_or("timestamp column not decoded as expected")?;
         let micros: TimestampMicrosecondArray =
             raw.iter().map(|v| v.map(nanos_to_micros)).collect();
-        arrays[i] = Arc::new(micros);
+        arrays[i] = Arc::new(micros.with_timezone_opt(tz.clone()));
     }
     RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string())
 }
 
 fn nanos_to_micros(v: i128) -> i64 {
-    const WRAP: i128 = 1 << 64;
-    let repaired = if v > i64::MAX as i128 && v < WRAP && v - WRAP + 1_000_000_000 < 0 {
-        v - WRAP + 1_000_000_000
-    } else {
-        v
-    };
-    repaired
-        .div_euclid(1000)
-        .clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    v.div_euclid(1000).clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 fn catch<T>(shown: &str, f: impl FnOnce() -> std::result::Result<T, String>) -> Result<T> {
@@ -165,130 +171,164 @@ fn catch<T>(shown: &str, f: impl FnOnce() -> std::result::Result<T, String>) -> 
     }
 }
 
-fn polars_schema(schema: &ArrowRsSchema) -> std::result::Result<Schema, String> {
-    let mut out = Schema::default();
-    for field in schema.fields() {
-        let c = FFI_ArrowSchema::try_from(field.as_ref()).map_err(|e| e.to_string())?;
-        // SAFETY: arrow-rs' FFI_ArrowSchema and polars' ArrowSchema are both
-        // #[repr(C)] renderings of the C Data Interface's ArrowSchema; `c`
-        // outlives the borrow, and import_field_from_c only reads it.
-        let f = unsafe {
-            pffi::import_field_from_c(&*(&c as *const FFI_ArrowSchema as *const pffi::ArrowSchema))
-        }
-        .map_err(|e| e.to_string())?;
-        out.with_column(f.name.clone(), DataType::from_arrow_field(&f));
-    }
-    Ok(out)
-}
-
-/// arrow-rs batch to polars DataFrame, through the C Data Interface.
-fn to_polars(batch: &RecordBatch) -> std::result::Result<DataFrame, String> {
-    let mut columns = Vec::with_capacity(batch.num_columns());
-    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
-        let (c_array, c_schema) = to_ffi(&array.to_data()).map_err(|e| e.to_string())?;
-        // SAFETY: both sides are #[repr(C)] C Data Interface structs of the
-        // same layout. The array is moved (transmuted by value) into polars,
-        // which takes over its release callback; the schema is only read.
-        let series = unsafe {
-            let c_schema = &*(&c_schema as *const FFI_ArrowSchema as *const pffi::ArrowSchema);
-            let pfield = pffi::import_field_from_c(c_schema).map_err(|e| e.to_string())?;
-            let c_array: pffi::ArrowArray =
-                std::mem::transmute::<FFI_ArrowArray, pffi::ArrowArray>(c_array);
-            let parray = pffi::import_array_from_c(c_array, pfield.dtype().clone())
-                .map_err(|e| e.to_string())?;
-            Series::from_arrow(field.name().as_str().into(), parray).map_err(|e| e.to_string())?
-        };
-        columns.push(Column::from(series));
-    }
-    DataFrame::new(batch.num_rows(), columns).map_err(|e| e.to_string())
-}
-
-/// polars DataFrame to arrow-rs batch (one chunk per call).
-fn to_arrow_rs(df: &DataFrame, schema: &Arc<ArrowRsSchema>) -> Result<Vec<RecordBatch>> {
-    let mut out = Vec::new();
-    for chunk in df.iter_chunks(CompatLevel::oldest(), false) {
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(chunk.width());
-        for (array, field) in chunk.into_arrays().into_iter().zip(chunk_fields(df)) {
-            let c_schema = pffi::export_field_to_c(&field);
-            let c_array = pffi::export_array_to_c(array);
-            // SAFETY: as in to_polars, the other way: identical #[repr(C)]
-            // C Data Interface layouts; arrow-rs takes ownership of the
-            // array's release callback, the schema is only borrowed.
-            let data = unsafe {
-                let c_schema = &*(&c_schema as *const pffi::ArrowSchema as *const FFI_ArrowSchema);
-                let c_array: FFI_ArrowArray =
-                    std::mem::transmute::<pffi::ArrowArray, FFI_ArrowArray>(c_array);
-                from_ffi(c_array, c_schema).map_err(|e| Error::data(e.to_string()))?
-            };
-            arrays.push(arrow::array::make_array(data));
-        }
-        let batch =
-            RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Error::data(e.to_string()))?;
-        out.push(batch);
-    }
-    Ok(out)
-}
-
-fn chunk_fields(df: &DataFrame) -> Vec<polars_arrow::datatypes::Field> {
-    df.schema()
-        .iter_fields()
-        .map(|f| f.to_arrow(CompatLevel::oldest()))
-        .collect()
-}
-
 /// Casts that turn columns ORC cannot hold as they are into ones it can,
-/// losslessly; refuses the rest with the column's name.
+/// losslessly; refuses the rest, naming the column and what to cast it to.
 pub fn orc_casts(schema: &Schema) -> Result<Vec<Expr>> {
+    Ok(cast_plan(schema)?
+        .into_iter()
+        .map(|(name, target)| col(name).strict_cast(target))
+        .collect())
+}
+
+fn cast_plan(schema: &Schema) -> Result<Vec<(PlSmallStr, DataType)>> {
     let mut casts = Vec::new();
     for (name, dtype) in schema.iter() {
-        let target = match dtype {
-            DataType::Boolean
-            | DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::Float32
-            | DataType::Float64
-            | DataType::String
-            | DataType::Binary
-            | DataType::Date => continue,
-            DataType::Datetime(_, None) => continue,
-            DataType::Datetime(unit, Some(_)) => DataType::Datetime(*unit, Some(TimeZone::UTC)),
-            DataType::UInt8 => DataType::Int16,
-            DataType::UInt16 => DataType::Int32,
-            DataType::UInt32 | DataType::UInt64 => DataType::Int64,
-            DataType::Categorical(..) | DataType::Enum(..) => DataType::String,
-            DataType::Null => DataType::String,
-            other => {
-                return Err(Error::unsupported(format!(
-                    "ORC output of column '{name}' of type {other}: cast it to a supported type (ints, floats, bool, string, binary, date, datetime) first"
-                )))
-            }
-        };
+        let target = orc_dtype(dtype).map_err(|hint| {
+            Error::usage(format!(
+                "ORC cannot hold column '{name}' of type {dtype}: {hint}"
+            ))
+        })?;
         if &target != dtype {
-            casts.push(col(name.clone()).strict_cast(target));
+            casts.push((name.clone(), target));
         }
     }
     Ok(casts)
+}
+
+/// The type a column is written as; `Err` says what to cast it to instead.
+fn orc_dtype(dtype: &DataType) -> std::result::Result<DataType, String> {
+    Ok(match dtype {
+        DataType::Boolean
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::String
+        | DataType::Binary
+        | DataType::Date
+        | DataType::Decimal(..)
+        | DataType::Datetime(_, None) => dtype.clone(),
+        // ORC's `timestamp with local time zone` holds instants, not zone names.
+        DataType::Datetime(unit, Some(_)) => DataType::Datetime(*unit, Some(TimeZone::UTC)),
+        DataType::UInt8 => DataType::Int16,
+        DataType::UInt16 => DataType::Int32,
+        DataType::UInt32 | DataType::UInt64 => DataType::Int64,
+        DataType::Categorical(..) | DataType::Enum(..) | DataType::Null => DataType::String,
+        DataType::List(inner) | DataType::Array(inner, _) => {
+            DataType::List(Box::new(orc_dtype(inner)?))
+        }
+        DataType::Struct(fields) => DataType::Struct(
+            fields
+                .iter()
+                .map(|f| Ok(Field::new(f.name().clone(), orc_dtype(f.dtype())?)))
+                .collect::<std::result::Result<_, String>>()?,
+        ),
+        DataType::Time => {
+            return Err(
+                "ORC has no time-of-day type; cast it to String or to Int64 (nanoseconds since midnight) first".into(),
+            )
+        }
+        DataType::Duration(_) => {
+            return Err("ORC has no duration type; cast it to Int64 first".into())
+        }
+        other => return Err(format!("cast {other} to String (or to Decimal for wide integers) first")),
+    })
+}
+
+/// A list of `{key, value}` structs, as polars holds a map read from Parquet
+/// or ORC: written as an ORC map.
+fn is_map(dtype: &ArrowRsType) -> bool {
+    match dtype {
+        ArrowRsType::LargeList(item) => matches!(
+            item.data_type(),
+            ArrowRsType::Struct(fs) if fs.len() == 2 && fs[0].name() == "key" && fs[1].name() == "value"
+        ),
+        _ => false,
+    }
+}
+
+fn map_type(dtype: &ArrowRsType) -> ArrowRsType {
+    let ArrowRsType::LargeList(item) = dtype else {
+        return dtype.clone();
+    };
+    let ArrowRsType::Struct(fs) = item.data_type() else {
+        return dtype.clone();
+    };
+    let entries = ArrowRsField::new(
+        "entries",
+        ArrowRsType::Struct(
+            vec![
+                fs[0].as_ref().clone().with_nullable(false),
+                fs[1].as_ref().clone(),
+            ]
+            .into(),
+        ),
+        false,
+    );
+    ArrowRsType::Map(Arc::new(entries), false)
+}
+
+/// Rebuilds a large list of key/value structs as a map array.
+fn to_map(array: &ArrayRef, target: &ArrowRsType) -> Result<ArrayRef> {
+    let ArrowRsType::Map(entries_field, _) = target else {
+        return Ok(array.clone());
+    };
+    let list = array.as_list::<i64>();
+    let offsets = list
+        .value_offsets()
+        .iter()
+        .map(|&o| i32::try_from(o))
+        .collect::<std::result::Result<Vec<i32>, _>>()
+        .map_err(|_| Error::data("ORC map column has more than 2^31 entries in one batch"))?;
+    let entries = list.values().as_struct();
+    let ArrowRsType::Struct(fields) = entries_field.data_type() else {
+        return Ok(array.clone());
+    };
+    if entries.column(0).null_count() > 0 {
+        return Err(Error::data(
+            "an ORC map key cannot be null (a map column holds a null key)",
+        ));
+    }
+    let entries = StructArray::try_new(fields.clone(), entries.columns().to_vec(), None)
+        .map_err(|e| Error::data(e.to_string()))?;
+    let map = MapArray::try_new(
+        entries_field.clone(),
+        OffsetBuffer::new(offsets.into()),
+        entries,
+        list.nulls().cloned(),
+        false,
+    )
+    .map_err(|e| Error::data(e.to_string()))?;
+    Ok(Arc::new(map))
 }
 
 /// Writes batches to an ORC file.
 pub struct OrcWriter<W: Write + Send> {
     writer: ArrowWriter<W>,
     schema: Arc<ArrowRsSchema>,
+    casts: Vec<(PlSmallStr, DataType)>,
 }
 
 impl<W: Write + Send> OrcWriter<W> {
+    /// Checks every column first: nothing is written for a table ORC cannot hold.
     pub fn new(inner: W, schema: &Schema, codec: Codec) -> Result<Self> {
-        let fields: Vec<ArrowRsField> = schema
+        let casts = cast_plan(schema)?;
+        let mut written = schema.clone();
+        for (name, target) in &casts {
+            written.with_column(name.clone(), target.clone());
+        }
+        let fields: Vec<ArrowRsField> = written
             .iter_fields()
             .map(|f| {
-                let pf = f.to_arrow(CompatLevel::oldest());
-                let c = pffi::export_field_to_c(&pf);
-                // SAFETY: the same #[repr(C)] C Data Interface struct on both
-                // sides; `c` lives until the end of this closure.
-                let c = unsafe { &*(&c as *const pffi::ArrowSchema as *const FFI_ArrowSchema) };
-                ArrowRsField::try_from(c).map_err(|e| Error::data(e.to_string()))
+                let field = arrow_rs_field(&f)?;
+                Ok(if is_map(field.data_type()) {
+                    let t = map_type(field.data_type());
+                    field.with_data_type(t)
+                } else {
+                    field
+                })
             })
             .collect::<Result<_>>()?;
         let schema = Arc::new(ArrowRsSchema::new(fields));
@@ -304,14 +344,32 @@ impl<W: Write + Send> OrcWriter<W> {
             builder = builder.with_compression(c);
         }
         let writer = builder.try_build().map_err(|e| Error::io(e.to_string()))?;
-        Ok(OrcWriter { writer, schema })
+        Ok(OrcWriter {
+            writer,
+            schema,
+            casts,
+        })
     }
 
     pub fn write(&mut self, df: &DataFrame) -> Result<()> {
-        for batch in to_arrow_rs(df, &self.schema)? {
+        let mut df = df.clone();
+        for (name, target) in &self.casts {
+            let cast = df.column(name)?.strict_cast(target)?;
+            df.with_column(cast)?;
+        }
+        for arrays in to_arrow_rs_columns(&df)? {
+            let arrays = arrays
+                .iter()
+                .zip(self.schema.fields())
+                .map(|(a, f)| to_map(a, f.data_type()))
+                .collect::<Result<Vec<_>>>()?;
+            let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+                .map_err(|e| Error::data(e.to_string()))?;
+            // The encoder refuses values, not I/O: e.g. ORC cannot hold
+            // the last second before 1970 with a fraction (ORC-763).
             self.writer
                 .write(&batch)
-                .map_err(|e| Error::io(format!("ORC write failed: {e}")))?;
+                .map_err(|e| Error::data(format!("ORC write failed: {e}")))?;
         }
         Ok(())
     }
@@ -328,14 +386,15 @@ mod tests {
     use super::nanos_to_micros;
 
     #[test]
-    fn pre_epoch_fractions_are_repaired() {
-        // 1960-05-17T06:07:08.000009 as orc-rust decodes the C++ writer's bytes.
-        let decoded: i128 = -303_760_372 * 1_000_000_000 + 18_446_744_072_709_560_616;
-        assert_eq!(nanos_to_micros(decoded), -303_760_371_999_991);
+    fn nanoseconds_round_down_to_microseconds() {
         assert_eq!(
-            nanos_to_micros(1_709_296_496_123_456_000),
-            1_709_296_496_123_456
+            nanos_to_micros(-303_760_371_999_991_000),
+            -303_760_371_999_991
         );
         assert_eq!(nanos_to_micros(-1), -1);
+        assert_eq!(
+            nanos_to_micros(1_709_296_496_123_456_789),
+            1_709_296_496_123_456
+        );
     }
 }

@@ -22,6 +22,14 @@ fn datetime_re() -> &'static regex::Regex {
     })
 }
 
+fn zoned_datetime_re() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?[+-]\d{2}:\d{2}$")
+            .unwrap()
+    })
+}
+
 /// Strict casts for the text columns of `sample` that hold only ISO dates or
 /// datetimes; columns the user typed in `given` are left alone.
 pub fn casts(sample: &DataFrame, given: Option<&Schema>) -> Vec<Expr> {
@@ -47,6 +55,18 @@ pub fn casts(sample: &DataFrame, given: Option<&Schema>) -> Vec<Expr> {
                 Some(TimeUnit::Microseconds),
                 None,
                 StrptimeOptions {
+                    strict: true,
+                    ..Default::default()
+                },
+                lit("raise"),
+            ));
+        } else if sample.iter().all(|v| zoned_datetime_re().is_match(v)) {
+            // ISO 8601 with an offset (as etl and Spark write JSON): UTC instants.
+            casts.push(col(name.clone()).str().to_datetime(
+                Some(TimeUnit::Microseconds),
+                Some(TimeZone::UTC),
+                StrptimeOptions {
+                    format: Some("%Y-%m-%dT%H:%M:%S%.f%:z".into()),
                     strict: true,
                     ..Default::default()
                 },

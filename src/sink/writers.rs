@@ -75,9 +75,7 @@ pub fn open(
             })
         }
         Format::Avro => Box::new(AvroOut {
-            out,
-            parts: Vec::new(),
-            codec: opts.codec,
+            w: avro::AvroWriter::new(out, schema, opts.codec)?,
         }),
         Format::Orc => Box::new(OrcOut {
             w: OrcWriter::new(out, schema, opts.codec)?,
@@ -247,26 +245,16 @@ impl TableWriter for IpcStreamOut {
     }
 }
 
-/// polars writes Avro from one frame: batches are gathered, then written.
 struct AvroOut {
-    out: Out,
-    parts: Vec<DataFrame>,
-    codec: Codec,
+    w: avro::AvroWriter<Out>,
 }
 
 impl TableWriter for AvroOut {
     fn write(&mut self, df: &mut DataFrame) -> Result<()> {
-        self.parts.push(std::mem::take(df));
-        Ok(())
+        self.w.write(df)
     }
-    fn finish(mut self: Box<Self>) -> Result<()> {
-        let mut parts = std::mem::take(&mut self.parts).into_iter();
-        let mut all = parts.next().unwrap_or_default();
-        for p in parts {
-            all.vstack_mut_owned(p)?;
-        }
-        avro::write(&mut self.out, &mut all, self.codec)?;
-        self.out.flush()?;
+    fn finish(self: Box<Self>) -> Result<()> {
+        self.w.finish()?.flush()?;
         Ok(())
     }
 }

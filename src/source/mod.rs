@@ -233,7 +233,7 @@ pub fn open_file(path: &Path, opts: &ReadOptions) -> Result<Frame> {
             }
             frame
         }
-        Format::Avro => Frame::from_df(format::avro::read(path)?),
+        Format::Avro => Frame::batches(format::avro::read(path)?),
         Format::Orc => {
             let rows = format::orc::row_count(path).ok();
             let mut f = Frame::batches(format::orc::read(path)?);

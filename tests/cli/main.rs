@@ -11,6 +11,7 @@ mod ingest;
 mod ingest_db;
 mod ingest_errors;
 mod inspect;
+mod interop;
 mod layers;
 mod persist;
 mod persist_db;

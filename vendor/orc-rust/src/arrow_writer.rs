@@ -19,7 +19,7 @@ use std::io::Write;
 
 use arrow::{
     array::RecordBatch,
-    datatypes::{DataType as ArrowDataType, SchemaRef},
+    datatypes::{DataType as ArrowDataType, Fields, SchemaRef},
 };
 use prost::Message;
 use snafu::{ensure, ResultExt};
@@ -191,82 +191,79 @@ impl<W: Write> ArrowWriter<W> {
 
 fn serialize_schema(schema: &SchemaRef) -> Vec<proto::Type> {
     let mut types = vec![];
-
-    let field_names = schema
-        .fields()
-        .iter()
-        .map(|f| f.name().to_owned())
-        .collect();
-    // TODO: consider nested types
-    let subtypes = (1..(schema.fields().len() as u32 + 1)).collect();
-    let root_type = proto::Type {
-        kind: Some(proto::r#type::Kind::Struct.into()),
-        subtypes,
-        field_names,
-        maximum_length: None,
-        precision: None,
-        scale: None,
-        attributes: vec![],
-    };
-    types.push(root_type);
-    for field in schema.fields() {
-        let t = match field.data_type() {
-            ArrowDataType::Float32 => proto::Type {
-                kind: Some(proto::r#type::Kind::Float.into()),
-                ..Default::default()
-            },
-            ArrowDataType::Float64 => proto::Type {
-                kind: Some(proto::r#type::Kind::Double.into()),
-                ..Default::default()
-            },
-            ArrowDataType::Int8 => proto::Type {
-                kind: Some(proto::r#type::Kind::Byte.into()),
-                ..Default::default()
-            },
-            ArrowDataType::Int16 => proto::Type {
-                kind: Some(proto::r#type::Kind::Short.into()),
-                ..Default::default()
-            },
-            ArrowDataType::Int32 => proto::Type {
-                kind: Some(proto::r#type::Kind::Int.into()),
-                ..Default::default()
-            },
-            ArrowDataType::Int64 => proto::Type {
-                kind: Some(proto::r#type::Kind::Long.into()),
-                ..Default::default()
-            },
-            ArrowDataType::Date32 => proto::Type {
-                kind: Some(proto::r#type::Kind::Date.into()),
-                ..Default::default()
-            },
-            ArrowDataType::Timestamp(_, None) => proto::Type {
-                kind: Some(proto::r#type::Kind::Timestamp.into()),
-                ..Default::default()
-            },
-            ArrowDataType::Timestamp(_, Some(timezone)) if timezone.as_ref() == "UTC" => {
-                proto::Type {
-                    kind: Some(proto::r#type::Kind::TimestampInstant.into()),
-                    ..Default::default()
-                }
-            }
-            ArrowDataType::Utf8 | ArrowDataType::LargeUtf8 => proto::Type {
-                kind: Some(proto::r#type::Kind::String.into()),
-                ..Default::default()
-            },
-            ArrowDataType::Binary | ArrowDataType::LargeBinary => proto::Type {
-                kind: Some(proto::r#type::Kind::Binary.into()),
-                ..Default::default()
-            },
-            ArrowDataType::Boolean => proto::Type {
-                kind: Some(proto::r#type::Kind::Boolean.into()),
-                ..Default::default()
-            },
-            // TODO: support more types
-            _ => unimplemented!("unsupported datatype"),
-        };
-        types.push(t);
-    }
+    serialize_struct(schema.fields(), &mut types);
     types
+}
+
+/// Appends a STRUCT type and, after it, its fields' types (pre-order column IDs).
+fn serialize_struct(fields: &Fields, types: &mut Vec<proto::Type>) {
+    let index = types.len();
+    types.push(proto::Type {
+        kind: Some(proto::r#type::Kind::Struct.into()),
+        field_names: fields.iter().map(|f| f.name().to_owned()).collect(),
+        ..Default::default()
+    });
+    let mut subtypes = vec![];
+    for field in fields {
+        subtypes.push(types.len() as u32);
+        serialize_type(field.data_type(), types);
+    }
+    types[index].subtypes = subtypes;
+}
+
+/// Appends the type of one column and of its descendants.
+fn serialize_type(data_type: &ArrowDataType, types: &mut Vec<proto::Type>) {
+    use proto::r#type::Kind;
+    let simple = |kind: Kind| proto::Type {
+        kind: Some(kind.into()),
+        ..Default::default()
+    };
+    let t = match data_type {
+        ArrowDataType::Float32 => simple(Kind::Float),
+        ArrowDataType::Float64 => simple(Kind::Double),
+        ArrowDataType::Int8 => simple(Kind::Byte),
+        ArrowDataType::Int16 => simple(Kind::Short),
+        ArrowDataType::Int32 => simple(Kind::Int),
+        ArrowDataType::Int64 => simple(Kind::Long),
+        ArrowDataType::Date32 => simple(Kind::Date),
+        ArrowDataType::Timestamp(_, None) => simple(Kind::Timestamp),
+        ArrowDataType::Timestamp(_, Some(timezone)) if timezone.as_ref() == "UTC" => {
+            simple(Kind::TimestampInstant)
+        }
+        ArrowDataType::Utf8 | ArrowDataType::LargeUtf8 => simple(Kind::String),
+        ArrowDataType::Binary | ArrowDataType::LargeBinary => simple(Kind::Binary),
+        ArrowDataType::Boolean => simple(Kind::Boolean),
+        ArrowDataType::Decimal128(precision, scale) => proto::Type {
+            kind: Some(Kind::Decimal.into()),
+            precision: Some(*precision as u32),
+            scale: Some(*scale as u32),
+            ..Default::default()
+        },
+        ArrowDataType::Struct(fields) => return serialize_struct(fields, types),
+        ArrowDataType::List(child) | ArrowDataType::LargeList(child) => {
+            let index = types.len();
+            types.push(simple(Kind::List));
+            types[index].subtypes = vec![types.len() as u32];
+            serialize_type(child.data_type(), types);
+            return;
+        }
+        ArrowDataType::Map(entries, _) => {
+            let ArrowDataType::Struct(fields) = entries.data_type() else {
+                unimplemented!("map entries must be a struct")
+            };
+            let index = types.len();
+            types.push(simple(Kind::Map));
+            let key = types.len() as u32;
+            serialize_type(fields[0].data_type(), types);
+            let value = types.len() as u32;
+            serialize_type(fields[1].data_type(), types);
+            types[index].subtypes = vec![key, value];
+            return;
+        }
+        // TODO: support more types
+        _ => unimplemented!("unsupported datatype"),
+    };
+    types.push(t);
 }
 
 fn serialize_footer(stripes: &[StripeInformation], schema: &SchemaRef) -> proto::Footer {

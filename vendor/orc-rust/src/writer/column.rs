@@ -56,6 +56,18 @@ pub trait ColumnStripeEncoder: EstimateMemory {
     /// Emit buffered streams to be written to the writer, and reset state
     /// in preparation for next stripe.
     fn finish(&mut self) -> Vec<Stream>;
+
+    /// Encodings of this column and of its descendants, in column ID order
+    /// (pre-order, as in the file's type list). Nested encoders override this.
+    fn column_encodings(&self) -> Vec<ColumnEncoding> {
+        vec![self.column_encoding()]
+    }
+
+    /// Streams of this column and of its descendants, one entry per column in
+    /// column ID order. Nested encoders override this.
+    fn finish_columns(&mut self) -> Vec<Vec<Stream>> {
+        vec![self.finish()]
+    }
 }
 
 // TODO: simplify these generics, probably overcomplicating things here

@@ -36,6 +36,9 @@ use super::column::{
     Int32ColumnEncoder, Int64ColumnEncoder, LargeBinaryColumnEncoder, LargeStringColumnEncoder,
     StringColumnEncoder, TimestampColumnEncoder,
 };
+use super::nested::{
+    DecimalColumnEncoder, ListColumnEncoder, MapColumnEncoder, StructColumnEncoder,
+};
 use super::{ColumnEncoding, StreamType};
 
 #[derive(Copy, Clone, Eq, Debug, PartialEq)]
@@ -128,7 +131,7 @@ impl<W: Write> StripeWriter<W> {
         let child_column_encodings = self
             .columns
             .iter()
-            .map(|c| c.column_encoding())
+            .flat_map(|c| c.column_encodings())
             .collect::<Vec<_>>();
         column_encodings.extend(child_column_encodings);
         let column_encodings = column_encodings.iter().map(From::from).collect();
@@ -136,10 +139,10 @@ impl<W: Write> StripeWriter<W> {
         // Root type won't have any streams
         let mut written_streams = vec![];
         let mut data_length = 0;
-        for (index, c) in self.columns.iter_mut().enumerate() {
-            // Offset by 1 to account for root of 0
-            let column = index + 1;
-            let streams = c.finish();
+        // Column IDs are assigned in pre-order; 0 is the root struct.
+        let mut column = 0;
+        for streams in self.columns.iter_mut().flat_map(|c| c.finish_columns()) {
+            column += 1;
             // Flush the streams to the writer
             for s in streams {
                 let (kind, bytes) = s.into_parts();
@@ -186,8 +189,13 @@ impl<W: Write> StripeWriter<W> {
     }
 }
 
-fn create_encoder(field: &FieldRef) -> Box<dyn ColumnStripeEncoder> {
+pub(crate) fn create_encoder(field: &FieldRef) -> Box<dyn ColumnStripeEncoder> {
     match field.data_type() {
+        ArrowDataType::Decimal128(_, _) => Box::new(DecimalColumnEncoder::new()),
+        ArrowDataType::Struct(fields) => Box::new(StructColumnEncoder::new(fields)),
+        ArrowDataType::List(child) => Box::new(ListColumnEncoder::<i32>::new(child)),
+        ArrowDataType::LargeList(child) => Box::new(ListColumnEncoder::<i64>::new(child)),
+        ArrowDataType::Map(entries, _) => Box::new(MapColumnEncoder::new(entries)),
         ArrowDataType::Float32 => Box::new(FloatColumnEncoder::new(ColumnEncoding::Direct)),
         ArrowDataType::Float64 => Box::new(DoubleColumnEncoder::new(ColumnEncoding::Direct)),
         ArrowDataType::Int8 => Box::new(ByteColumnEncoder::new(ColumnEncoding::Direct)),
