@@ -1,7 +1,8 @@
-//! Per-column work for the database encoders: columns encode independently,
-//! so a batch's columns can be spread over a few threads.
+//! What the database loaders share to encode batches: slices of bounded
+//! size, and per-column work (columns encode independently, so a batch's
+//! columns can be spread over a few threads).
 
-use polars::prelude::{Column, Series};
+use polars::prelude::{Column, DataFrame, Series};
 
 use crate::error::Result;
 
@@ -34,4 +35,37 @@ pub fn encode_columns<T: Sync, R: Send>(
         out.extend(p?);
     }
     Ok(out)
+}
+
+/// Rows encoded and sent at a time: bounds the memory of a load whatever
+/// the size of the batches (a Parquet row group can hold millions of rows).
+pub const SLICE_ROWS: usize = 65_536;
+
+/// The batches cut into slices of at most `rows` rows (zero-copy).
+pub fn sliced(
+    batches: impl Iterator<Item = Result<DataFrame>>,
+    rows: usize,
+) -> impl Iterator<Item = Result<DataFrame>> {
+    batches.flat_map(move |b| -> Box<dyn Iterator<Item = Result<DataFrame>>> {
+        match b {
+            Ok(df) if df.height() > rows => {
+                let n = df.height();
+                Box::new(
+                    (0..n)
+                        .step_by(rows)
+                        .map(move |at| Ok(df.slice(at as i64, rows.min(n - at)))),
+                )
+            }
+            other => Box::new(std::iter::once(other)),
+        }
+    })
+}
+
+/// Threads for encoding one slice's columns: a few, not all the cores (the
+/// reader and the network need some too).
+pub fn encode_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4)
 }

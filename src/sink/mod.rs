@@ -2,13 +2,8 @@
 //! IPC stream or any format), folders of part files.
 
 pub mod cleanup;
-mod columns;
 pub mod file;
-pub mod mysql;
 pub mod persist;
-pub mod pgcopy;
-pub mod postgres;
-pub mod sqlite;
 pub mod warehouse;
 pub mod writers;
 

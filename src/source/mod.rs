@@ -3,7 +3,6 @@
 //! ([`concat_by_name`]).
 
 mod concat;
-pub mod database;
 mod expand;
 
 use std::io::Read;
@@ -33,7 +32,7 @@ pub fn open(locations: &[Location], opts: &ReadOptions, prov: &Provenance) -> Re
         let frame = open_stdin(opts)?;
         return add_source_column(frame, prov, "-");
     }
-    if let Some(db) = locations.iter().find(|l| database::is_database(l)) {
+    if let Some(db) = locations.iter().find(|l| crate::db::is_database(l)) {
         return Err(Error::usage(format!(
             "{db}: reading a database needs --query SQL or --table NAME (one database input at a time)"
         )));
@@ -127,13 +126,8 @@ fn add_source_column(frame: Frame, prov: &Provenance, shown: &str) -> Result<Fra
 
 /// Opens the rows of a query or table in a database (postgres://,
 /// mysql://, sqlite://) as a frame of batches.
-pub fn open_database(location: &Location, what: &database::DbRead) -> Result<Frame> {
-    match location {
-        Location::Remote(r) if database::is_database(location) => database::open(r, what),
-        other => Err(Error::usage(format!(
-            "{other}: --query and --table read from a database URL (postgres://, mysql://, sqlite://)"
-        ))),
-    }
+pub fn open_database(location: &Location, what: &crate::db::DbRead) -> Result<Frame> {
+    crate::db::open(location, what)
 }
 
 /// Opens one local file in its detected (or forced) format.

@@ -17,81 +17,19 @@
 //! With LOCAL, the server turns bad values and duplicate keys into
 //! warnings; any warning fails the load and rolls it back.
 
-use std::io::Write;
 use std::time::Instant;
 
 use futures::StreamExt;
 use mysql_async::prelude::*;
 use mysql_async::Conn;
-use polars::prelude::*;
 
-use super::persist::DbLoad;
-use super::warehouse::{LoadMode, LoadSummary};
-use crate::db::{self, connect_mysql as connect, Dialect, TableName};
+use super::text::{encode_batch, MyType};
+use super::{connect, mysql_error};
+use crate::db::encode::{sliced, SLICE_ROWS};
+use crate::db::load::{steps, Delete, Direct, Found, LoadSpec, LoadSummary, Steps, Write};
+use crate::db::{self, Dialect, TableName};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-
-/// How a polars type is stored in MariaDB/MySQL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum MyType {
-    Bool,
-    Int(&'static str),
-    Float,
-    Double,
-    Decimal(usize, usize),
-    Text,
-    Blob,
-    Date,
-    /// Time zone aware timestamps are stored in UTC.
-    Datetime,
-    Time,
-}
-
-impl MyType {
-    fn for_dtype(dtype: &DataType) -> Option<MyType> {
-        Some(match dtype {
-            DataType::Boolean => MyType::Bool,
-            DataType::Int8 => MyType::Int("TINYINT"),
-            DataType::Int16 => MyType::Int("SMALLINT"),
-            DataType::Int32 => MyType::Int("INT"),
-            DataType::Int64 => MyType::Int("BIGINT"),
-            DataType::UInt8 => MyType::Int("TINYINT UNSIGNED"),
-            DataType::UInt16 => MyType::Int("SMALLINT UNSIGNED"),
-            DataType::UInt32 => MyType::Int("INT UNSIGNED"),
-            DataType::UInt64 => MyType::Int("BIGINT UNSIGNED"),
-            DataType::Float32 => MyType::Float,
-            d if d.is_float() => MyType::Double,
-            DataType::Decimal(p, s) if *s <= 30 => MyType::Decimal(*p, *s),
-            DataType::String | DataType::Null | DataType::Categorical(..) | DataType::Enum(..) => {
-                MyType::Text
-            }
-            DataType::Binary | DataType::BinaryOffset => MyType::Blob,
-            DataType::Date => MyType::Date,
-            DataType::Datetime(..) => MyType::Datetime,
-            DataType::Time => MyType::Time,
-            _ => return None,
-        })
-    }
-
-    fn sql(&self, key: bool) -> String {
-        match self {
-            MyType::Bool => "TINYINT(1)".into(),
-            MyType::Int(t) => (*t).into(),
-            MyType::Float => "FLOAT".into(),
-            MyType::Double => "DOUBLE".into(),
-            MyType::Decimal(p, s) => format!("DECIMAL({p},{s})"),
-            // Key columns need a bounded type to be indexed.
-            MyType::Text if key => "VARCHAR(255)".into(),
-            MyType::Text => "LONGTEXT".into(),
-            MyType::Blob if key => "VARBINARY(255)".into(),
-            MyType::Blob => "LONGBLOB".into(),
-            MyType::Date => "DATE".into(),
-            MyType::Datetime => "DATETIME(6)".into(),
-            MyType::Time => "TIME(6)".into(),
-        }
-    }
-}
-
 struct Col {
     name: String,
     quoted: String,
@@ -99,7 +37,8 @@ struct Col {
     key: bool,
 }
 
-pub fn load(frame: Frame, w: &DbLoad) -> Result<LoadSummary> {
+/// Loads `frame` into the table `w.table` of the server at `url`.
+pub fn load(frame: Frame, url: &url::Url, w: &LoadSpec) -> Result<LoadSummary> {
     let started = Instant::now();
     let mut frame = frame;
     let schema = frame.schema()?;
@@ -127,13 +66,13 @@ pub fn load(frame: Frame, w: &DbLoad) -> Result<LoadSummary> {
         .enable_all()
         .build()?;
     let rows = rt.block_on(async {
-        let mut conn = connect(&w.url).await?;
-        let result = run(&mut conn, frame, w, &name, &columns).await;
+        let mut conn = connect(url).await?;
+        let result = run(&mut conn, url, frame, w, &name, &columns).await;
         let _ = conn.disconnect().await;
         result
     })?;
     Ok(LoadSummary {
-        target: format!("{}#{}", db::shown(&w.url), w.table),
+        target: format!("{}#{}", db::shown(url), w.table),
         mode: w.mode.name().to_string(),
         rows,
         partitions: 0,
@@ -186,20 +125,41 @@ async fn existing(conn: &mut Conn, name: &TableName) -> mysql_async::Result<Opti
 
 async fn run(
     conn: &mut Conn,
+    url: &url::Url,
     frame: Frame,
-    w: &DbLoad,
+    w: &LoadSpec,
     name: &TableName,
     columns: &[Col],
 ) -> Result<u64> {
-    let url = &w.url;
-    let me = |e: mysql_async::Error| db::mysql_error(url, &e);
+    let me = |e: mysql_async::Error| mysql_error(url, &e);
     let target = name.quoted(Dialect::Mysql)?;
     let old = existing(conn, name).await.map_err(me)?;
     let new_names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-    if let Some(old) = &old {
-        if w.mode != LoadMode::FullRefresh {
-            db::check_columns(&old.columns, &new_names, w.evolve, &w.table)?;
-        }
+    let added: Vec<&Col> = match &old {
+        Some(old) => columns
+            .iter()
+            .filter(|c| !old.columns.contains(&c.name))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut key = w.primary_key.clone();
+    key.sort();
+    let steps = steps(
+        w.mode,
+        Found {
+            exists: old.is_some(),
+            unique_key: old.as_ref().is_some_and(|o| o.unique.contains(&key)),
+            // LOAD DATA converts text to any column type; DELETE keeps
+            // readers going (they see the old rows until the commit).
+            direct: if added.is_empty() {
+                Direct::AppendOrTruncate
+            } else {
+                Direct::Never
+            },
+        },
+    );
+    if let (Some(old), Steps::Into { .. }) = (&old, steps) {
+        db::check_columns(&old.columns, &new_names, w.evolve, &w.table)?;
     }
     let list = columns
         .iter()
@@ -225,8 +185,8 @@ async fn run(
             cols.join(", ")
         )
     };
-    match (&old, w.mode) {
-        (None, _) | (Some(_), LoadMode::FullRefresh) => {
+    match steps {
+        Steps::Create { replaces } => {
             // Names derived from the target: what a killed run left behind
             // is dropped by the next one.
             let suffix = scratch_suffix(name);
@@ -247,7 +207,7 @@ async fn run(
                     return Err(e);
                 }
             };
-            let swap = if old.is_some() {
+            let swap = if replaces {
                 let aside = aside_q.clone();
                 conn.query_drop(format!(
                     "RENAME TABLE {target} TO {aside}, {fresh_q} TO {target}"
@@ -273,16 +233,16 @@ async fn run(
             }
             Ok(rows)
         }
-        (Some(old), mode) => {
-            let added: Vec<&Col> = columns
-                .iter()
-                .filter(|c| !old.columns.contains(&c.name))
-                .collect();
-            if added.is_empty() && matches!(mode, LoadMode::Append | LoadMode::Truncate) {
+        Steps::Into {
+            delete,
+            write,
+            staged,
+        } => {
+            if !staged {
                 // One transaction around the load itself.
                 conn.query_drop("START TRANSACTION").await.map_err(me)?;
                 let result = async {
-                    if mode == LoadMode::Truncate {
+                    if delete == Delete::All {
                         conn.query_drop(format!("DELETE FROM {target}"))
                             .await
                             .map_err(me)?;
@@ -312,7 +272,7 @@ async fn run(
                 .await
                 .map_err(me)?;
             }
-            let merge = merge_sql(mode, &target, staging, &list, columns, w, old)?;
+            let merge = merge_sql(&target, staging, &list, columns, w, delete, write)?;
             conn.query_drop("START TRANSACTION").await.map_err(me)?;
             let mut result = Ok(());
             for sql in merge {
@@ -367,69 +327,54 @@ async fn drop_table(conn: &mut Conn, url: &url::Url, table: &str) {
     }
 }
 
+/// The statements that move the staged rows into the table.
 fn merge_sql(
-    mode: LoadMode,
     target: &str,
     staging: &str,
     list: &str,
     columns: &[Col],
-    w: &DbLoad,
-    old: &Existing,
+    w: &LoadSpec,
+    delete: Delete,
+    write: Write,
 ) -> Result<Vec<String>> {
-    let pk = &w.primary_key;
+    let matching = |keys: &[String], op: &str| -> Result<String> {
+        let on = keys
+            .iter()
+            .map(|k| {
+                let q = Dialect::Mysql.ident(k)?;
+                Ok(format!("t.{q} {op} s.{q}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(format!(
+            "DELETE t FROM {target} AS t JOIN {staging} AS s ON {}",
+            on.join(" AND ")
+        ))
+    };
+    let mut sql = match delete {
+        Delete::Nothing => vec![],
+        Delete::All => vec![format!("DELETE FROM {target}")],
+        Delete::SameKey => vec![matching(&w.primary_key, "=")?],
+        Delete::SamePartitions => vec![matching(&w.partition_by, "<=>")?],
+    };
     let insert = format!("INSERT INTO {target} ({list}) SELECT {list} FROM {staging}");
-    Ok(match mode {
-        LoadMode::Append => vec![insert],
-        LoadMode::Truncate => vec![format!("DELETE FROM {target}"), insert],
-        LoadMode::Incremental => {
-            let mut wanted = pk.to_vec();
-            wanted.sort();
-            let keys: Vec<String> = pk
+    sql.push(match write {
+        Write::Rows => insert,
+        Write::Upsert => {
+            let sets: Vec<String> = columns
                 .iter()
-                .map(|k| Dialect::Mysql.ident(k))
-                .collect::<Result<_>>()?;
-            if old.unique.contains(&wanted) {
-                let sets: Vec<String> = columns
-                    .iter()
-                    .filter(|c| !c.key)
-                    .map(|c| format!("{0} = VALUES({0})", c.quoted))
-                    .collect();
-                let sets = if sets.is_empty() {
-                    format!("{0} = VALUES({0})", keys[0])
-                } else {
-                    sets.join(", ")
-                };
-                vec![format!("{insert} ON DUPLICATE KEY UPDATE {sets}")]
+                .filter(|c| !c.key)
+                .map(|c| format!("{0} = VALUES({0})", c.quoted))
+                .collect();
+            let sets = if sets.is_empty() {
+                let first = Dialect::Mysql.ident(&w.primary_key[0])?;
+                format!("{first} = VALUES({first})")
             } else {
-                let on: Vec<String> = keys.iter().map(|k| format!("t.{k} = s.{k}")).collect();
-                vec![
-                    format!(
-                        "DELETE t FROM {target} AS t JOIN {staging} AS s ON {}",
-                        on.join(" AND ")
-                    ),
-                    insert,
-                ]
-            }
+                sets.join(", ")
+            };
+            format!("{insert} ON DUPLICATE KEY UPDATE {sets}")
         }
-        LoadMode::OverwritePartitions => {
-            let on = w
-                .partition_by
-                .iter()
-                .map(|k| {
-                    let q = Dialect::Mysql.ident(k)?;
-                    Ok(format!("t.{q} <=> s.{q}"))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            vec![
-                format!(
-                    "DELETE t FROM {target} AS t JOIN {staging} AS s ON {}",
-                    on.join(" AND ")
-                ),
-                insert,
-            ]
-        }
-        LoadMode::FullRefresh => unreachable!("full-refresh is handled by the caller"),
-    })
+    });
+    Ok(sql)
 }
 
 /// Fails on the first warning of the last statement (with LOCAL, bad values
@@ -441,7 +386,7 @@ async fn warnings(conn: &mut Conn, url: &url::Url) -> Result<()> {
     let w: Vec<(String, u32, String)> = conn
         .query("SHOW WARNINGS LIMIT 1")
         .await
-        .map_err(|e| db::mysql_error(url, &e))?;
+        .map_err(|e| mysql_error(url, &e))?;
     let text = w
         .first()
         .map(|(_, code, m)| format!("{m} (code {code})"))
@@ -481,7 +426,7 @@ async fn load_data(
             )
         };
         let mut rows = 0u64;
-        for batch in super::pgcopy::sliced(stream.batches, super::pgcopy::SLICE_ROWS) {
+        for batch in sliced(stream.batches, SLICE_ROWS) {
             let mut out = Vec::new();
             let step = batch.and_then(|b| {
                 rows += b.height() as u64;
@@ -541,7 +486,7 @@ async fn load_data(
     if let Some(e) = failure.lock().unwrap().take() {
         return Err(guard.explain(e));
     }
-    result.map_err(|e| db::mysql_error(url, &e))?;
+    result.map_err(|e| mysql_error(url, &e))?;
     warnings(conn, url).await?;
     let loaded = conn.affected_rows();
     if loaded != produced {
@@ -551,308 +496,4 @@ async fn load_data(
         )));
     }
     Ok(produced)
-}
-
-/// One column's text fields (escaped), end offsets per row.
-struct Fields {
-    data: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl Fields {
-    fn new(rows: usize, bytes: usize) -> Fields {
-        Fields {
-            data: Vec::with_capacity(rows * bytes),
-            ends: Vec::with_capacity(rows),
-        }
-    }
-    #[inline]
-    fn end(&mut self) {
-        self.ends.push(self.data.len());
-    }
-}
-
-fn escape_into(out: &mut Vec<u8>, text: &[u8]) {
-    let mut start = 0;
-    for (i, &b) in text.iter().enumerate() {
-        let rep: &[u8] = match b {
-            b'\\' => b"\\\\",
-            b'\t' => b"\\t",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            0 => b"\\0",
-            _ => continue,
-        };
-        out.extend_from_slice(&text[start..i]);
-        out.extend_from_slice(rep);
-        start = i + 1;
-    }
-    out.extend_from_slice(&text[start..]);
-}
-
-fn micros_of(tu: TimeUnit, v: i64) -> i64 {
-    match tu {
-        TimeUnit::Nanoseconds => v.div_euclid(1000),
-        TimeUnit::Microseconds => v,
-        TimeUnit::Milliseconds => v.saturating_mul(1000),
-    }
-}
-
-fn write_datetime(out: &mut Vec<u8>, micros: i64) -> Result<()> {
-    let dt = chrono::DateTime::from_timestamp_micros(micros)
-        .ok_or_else(|| Error::data(format!("timestamp {micros}µs is out of range")))?
-        .naive_utc();
-    use chrono::{Datelike, Timelike};
-    write!(
-        out,
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.nanosecond() / 1000
-    )?;
-    Ok(())
-}
-
-fn encode_column(s: &Series, ty: &MyType) -> Result<Fields> {
-    let n = s.len();
-    let name = s.name().to_string();
-    let mut f;
-    match ty {
-        MyType::Bool => {
-            f = Fields::new(n, 2);
-            for v in s.bool()?.iter() {
-                match v {
-                    Some(b) => f.data.push(if b { b'1' } else { b'0' }),
-                    None => f.data.extend_from_slice(b"\\N"),
-                }
-                f.end();
-            }
-        }
-        MyType::Int(_) => {
-            f = Fields::new(n, 8);
-            let mut buf = itoa::Buffer::new();
-            if matches!(s.dtype(), DataType::UInt64) {
-                for v in s.u64()?.iter() {
-                    match v {
-                        Some(x) => f.data.extend_from_slice(buf.format(x).as_bytes()),
-                        None => f.data.extend_from_slice(b"\\N"),
-                    }
-                    f.end();
-                }
-            } else {
-                let c = s.cast(&DataType::Int64)?;
-                for v in c.i64()?.iter() {
-                    match v {
-                        Some(x) => f.data.extend_from_slice(buf.format(x).as_bytes()),
-                        None => f.data.extend_from_slice(b"\\N"),
-                    }
-                    f.end();
-                }
-            }
-        }
-        MyType::Float | MyType::Double => {
-            f = Fields::new(n, 12);
-            let mut buf = ryu::Buffer::new();
-            let c = s.cast(&DataType::Float64)?;
-            let single = *ty == MyType::Float;
-            for v in c.f64()?.iter() {
-                match v {
-                    Some(x) if !x.is_finite() => {
-                        return Err(Error::data(format!(
-                            "column '{name}': {x} cannot be stored in MariaDB/MySQL (no NaN or infinity); replace it with null first"
-                        )))
-                    }
-                    Some(x) if single => f
-                        .data
-                        .extend_from_slice(buf.format(x as f32).as_bytes()),
-                    Some(x) => f.data.extend_from_slice(buf.format(x).as_bytes()),
-                    None => f.data.extend_from_slice(b"\\N"),
-                }
-                f.end();
-            }
-        }
-        MyType::Decimal(_, scale) => {
-            f = Fields::new(n, 12);
-            let phys = s.to_physical_repr();
-            for v in phys.i128()?.iter() {
-                match v {
-                    Some(x) => decimal_text(&mut f.data, x, *scale),
-                    None => f.data.extend_from_slice(b"\\N"),
-                }
-                f.end();
-            }
-        }
-        MyType::Text => {
-            let c = if s.dtype() == &DataType::String {
-                s.clone()
-            } else {
-                s.cast(&DataType::String)?
-            };
-            let ca = c.str()?;
-            f = Fields::new(0, 0);
-            f.data.reserve(n * 16 + n * 2);
-            f.ends.reserve(n);
-            for v in ca.iter() {
-                match v {
-                    Some(t) => escape_into(&mut f.data, t.as_bytes()),
-                    None => f.data.extend_from_slice(b"\\N"),
-                }
-                f.end();
-            }
-        }
-        MyType::Blob => {
-            let c = s.cast(&DataType::Binary)?;
-            f = Fields::new(n, 16);
-            for v in c.binary()?.iter() {
-                match v {
-                    Some(b) => {
-                        for byte in b {
-                            write!(f.data, "{byte:02X}")?;
-                        }
-                    }
-                    None => f.data.extend_from_slice(b"\\N"),
-                }
-                f.end();
-            }
-        }
-        MyType::Date => {
-            f = Fields::new(n, 10);
-            let phys = s.to_physical_repr();
-            for v in phys.i32()?.iter() {
-                match v {
-                    Some(d) => {
-                        let day = chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163)
-                            .ok_or_else(|| {
-                                Error::data(format!("column '{name}': date out of range"))
-                            })?;
-                        use chrono::Datelike;
-                        write!(
-                            f.data,
-                            "{:04}-{:02}-{:02}",
-                            day.year(),
-                            day.month(),
-                            day.day()
-                        )?;
-                    }
-                    None => f.data.extend_from_slice(b"\\N"),
-                }
-                f.end();
-            }
-        }
-        MyType::Datetime => {
-            let DataType::Datetime(tu, _) = s.dtype() else {
-                unreachable!("datetime columns")
-            };
-            let tu = *tu;
-            f = Fields::new(n, 26);
-            let phys = s.to_physical_repr();
-            for v in phys.i64()?.iter() {
-                match v {
-                    Some(t) => write_datetime(&mut f.data, micros_of(tu, t))?,
-                    None => f.data.extend_from_slice(b"\\N"),
-                }
-                f.end();
-            }
-        }
-        MyType::Time => {
-            f = Fields::new(n, 15);
-            let phys = s.to_physical_repr();
-            for v in phys.i64()?.iter() {
-                match v {
-                    Some(ns) => {
-                        let us = ns / 1000;
-                        write!(
-                            f.data,
-                            "{:02}:{:02}:{:02}.{:06}",
-                            us / 3_600_000_000,
-                            us / 60_000_000 % 60,
-                            us / 1_000_000 % 60,
-                            us % 1_000_000
-                        )?;
-                    }
-                    None => f.data.extend_from_slice(b"\\N"),
-                }
-                f.end();
-            }
-        }
-    }
-    Ok(f)
-}
-
-fn decimal_text(out: &mut Vec<u8>, v: i128, scale: usize) {
-    let digits = v.unsigned_abs().to_string();
-    if v < 0 {
-        out.push(b'-');
-    }
-    if scale == 0 {
-        out.extend_from_slice(digits.as_bytes());
-        return;
-    }
-    let padded = if digits.len() <= scale {
-        format!("{}{digits}", "0".repeat(scale + 1 - digits.len()))
-    } else {
-        digits
-    };
-    let cut = padded.len() - scale;
-    out.extend_from_slice(&padded.as_bytes()[..cut]);
-    out.push(b'.');
-    out.extend_from_slice(&padded.as_bytes()[cut..]);
-}
-
-/// One batch as tab-separated lines in LOAD DATA's default format.
-fn encode_batch(df: &DataFrame, types: &[MyType], out: &mut Vec<u8>) -> Result<()> {
-    let columns = df.columns();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(4);
-    let threads = if df.height() < 4096 { 1 } else { threads };
-    let cols = super::columns::encode_columns(columns, types, threads, encode_column)?;
-    let total: usize = cols.iter().map(|c| c.data.len() + c.ends.len()).sum();
-    out.reserve(total);
-    let mut starts = vec![0usize; cols.len()];
-    for row in 0..df.height() {
-        for (i, (c, start)) in cols.iter().zip(starts.iter_mut()).enumerate() {
-            if i > 0 {
-                out.push(b'\t');
-            }
-            let end = c.ends[row];
-            out.extend_from_slice(&c.data[*start..end]);
-            *start = end;
-        }
-        out.push(b'\n');
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_fields_escape_and_nulls() {
-        let df = df!(
-            "a" => [Some(1i64), None],
-            "b" => [Some("tab\there\\"), Some("line\nnext")],
-        )
-        .unwrap();
-        let mut out = Vec::new();
-        encode_batch(&df, &[MyType::Int("BIGINT"), MyType::Text], &mut out).unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "1\ttab\\there\\\\\n\\N\tline\\nnext\n"
-        );
-        let text = |v, s| {
-            let mut o = Vec::new();
-            decimal_text(&mut o, v, s);
-            String::from_utf8(o).unwrap()
-        };
-        assert_eq!(text(12345, 2), "123.45");
-        assert_eq!(text(-5, 2), "-0.05");
-        assert_eq!(text(7, 0), "7");
-    }
 }
