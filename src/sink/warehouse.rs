@@ -101,8 +101,9 @@ fn count_files(dir: &Path) -> usize {
     walk_files(dir).len()
 }
 
-/// The table's data files; names starting with `.` or `_` (markers, a
-/// killed run's leftovers) are not the table's.
+/// The table's data files. Names starting with `.` (a killed run's
+/// leftovers) or `_` (markers, `_temporary/`) are not the table's, unless a
+/// partition folder (`_col=value`).
 fn walk_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -110,7 +111,7 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.') || name.starts_with('_') {
+            if name.starts_with('.') || (name.starts_with('_') && !name.contains('=')) {
                 continue;
             }
             if p.is_dir() {
