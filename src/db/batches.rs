@@ -27,7 +27,7 @@ pub fn spawn(url: &url::Url, read: impl FnOnce(Out) + Send + 'static) -> Result<
         })?;
     let schema = schema_rx
         .recv()
-        .map_err(|_| Error::io(format!("{}: the reader stopped", super::shown(url))))??;
+        .map_err(|_| Error::io(format!("{}: the reader stopped", super::conn::shown(url))))??;
     Ok(Frame::batches(BatchStream {
         schema,
         batches: Box::new(batch_rx.into_iter()),

@@ -4,8 +4,7 @@
 //! engine then carries the steps out in its own dialect.
 
 use crate::error::{Error, Result};
-use crate::frame::Frame;
-use crate::location::{Location, Scheme};
+use crate::location::Location;
 
 /// How a load treats what the table already holds (names as in sling).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -173,26 +172,6 @@ pub fn steps(mode: LoadMode, found: Found) -> Steps {
         write,
         staged: !direct,
     }
-}
-
-/// Loads `frame` into the database `spec.target` names, atomically: on any
-/// error the table is left as it was.
-pub fn load(frame: Frame, spec: &LoadSpec) -> Result<LoadSummary> {
-    match &spec.target {
-        Location::Remote(r) => match r.scheme {
-            Scheme::Sqlite => super::sqlite::load(frame, &super::sqlite::path_of(&r.url), spec),
-            Scheme::Postgres => super::postgres::load(frame, &r.url, spec),
-            Scheme::Mysql => super::mysql::load(frame, &r.url, spec),
-            _ => Err(not_a_database(&spec.target)),
-        },
-        _ => Err(not_a_database(&spec.target)),
-    }
-}
-
-fn not_a_database(target: &Location) -> Error {
-    Error::usage(format!(
-        "{target}: not a database URL (sqlite://, postgres://, mysql://)"
-    ))
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ pub fn load(frame: Frame, path: &Path, w: &LoadSpec) -> Result<LoadSummary> {
     );
     if let (Some(old), Steps::Into { .. }) = (&existing, steps) {
         let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-        crate::db::check_columns(old, &names, w.evolve, &w.table)?;
+        super::sql::check_columns(old, &names, w.evolve, &w.table)?;
     }
     let tx = conn.transaction().map_err(sqlite_err)?;
     let ddl = |name: &str| {

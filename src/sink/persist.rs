@@ -67,6 +67,6 @@ pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
     crate::names::require_columns(&schema, &req.partition_by, "--partition-by")?;
     match &req.target {
         Location::Local(root) => warehouse::load(frame, root, req),
-        _ => db::load::load(frame, req),
+        _ => db::load_into(frame, req),
     }
 }

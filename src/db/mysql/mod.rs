@@ -7,9 +7,7 @@ pub mod read;
 mod text;
 pub mod write;
 
-pub use write::load;
-
-use super::{env, one_line, shown};
+use super::conn::{env, one_line, shown};
 use crate::error::{Error, ErrorKind, Result};
 
 /// MariaDB/MySQL connection settings: the URL, then MYSQL_PWD, MYSQL_HOST

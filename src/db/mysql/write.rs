@@ -25,9 +25,10 @@ use mysql_async::Conn;
 
 use super::text::{encode_batch, MyType};
 use super::{connect, mysql_error};
+use crate::db::conn::shown;
 use crate::db::encode::{sliced, SLICE_ROWS};
 use crate::db::load::{steps, Delete, Direct, Found, LoadSpec, LoadSummary, Steps, Write};
-use crate::db::{self, Dialect, TableName};
+use crate::db::sql::{check_columns, Dialect, TableName};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 struct Col {
@@ -72,7 +73,7 @@ pub fn load(frame: Frame, url: &url::Url, w: &LoadSpec) -> Result<LoadSummary> {
         result
     })?;
     Ok(LoadSummary {
-        target: format!("{}#{}", db::shown(url), w.table),
+        target: format!("{}#{}", shown(url), w.table),
         mode: w.mode.name().to_string(),
         rows,
         partitions: 0,
@@ -159,7 +160,7 @@ async fn run(
         },
     );
     if let (Some(old), Steps::Into { .. }) = (&old, steps) {
-        db::check_columns(&old.columns, &new_names, w.evolve, &w.table)?;
+        check_columns(&old.columns, &new_names, w.evolve, &w.table)?;
     }
     let list = columns
         .iter()
@@ -393,7 +394,7 @@ async fn warnings(conn: &mut Conn, url: &url::Url) -> Result<()> {
         .unwrap_or_else(|| "the server reported a warning".into());
     Err(Error::data(format!(
         "{}: the load was rolled back: {text}",
-        db::shown(url)
+        shown(url)
     )))
 }
 
@@ -492,7 +493,7 @@ async fn load_data(
     if loaded != produced {
         return Err(Error::data(format!(
             "{}: the server loaded {loaded} of {produced} rows",
-            db::shown(url)
+            shown(url)
         )));
     }
     Ok(produced)

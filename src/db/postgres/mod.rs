@@ -6,9 +6,7 @@ pub mod binary;
 pub mod read;
 pub mod write;
 
-pub use write::load;
-
-use super::{env, one_line, shown};
+use super::conn::{env, one_line, shown};
 use crate::error::{Error, ErrorKind, Result};
 
 /// PostgreSQL connection settings: the URL, then PGHOST, PGPORT, PGUSER,

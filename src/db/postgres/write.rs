@@ -24,9 +24,10 @@ use tokio_postgres::Client;
 
 use super::binary::encode::{self as pgcopy, PgType};
 use super::{connect, PgConn};
+use crate::db::conn::shown;
 use crate::db::encode::{encode_threads, sliced, SLICE_ROWS};
 use crate::db::load::{steps, Delete, Direct, Found, LoadSpec, LoadSummary, Steps, Write};
-use crate::db::{self, Dialect, TableName};
+use crate::db::sql::{check_columns, staging_suffix, Dialect, TableName};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
@@ -92,12 +93,12 @@ pub fn load(frame: Frame, url: &url::Url, w: &LoadSpec) -> Result<LoadSummary> {
     let name = TableName::parse(&w.table)?;
     let target = name.quoted(Dialect::Postgres)?;
     let conn = connect(url)?;
-    let shown = format!("{}#{}", db::shown(url), w.table);
+    let shown_target = format!("{}#{}", shown(url), w.table);
     let rows = conn
         .rt
         .block_on(run(&conn, frame, w, &name, &target, &columns))?;
     Ok(LoadSummary {
-        target: shown,
+        target: shown_target,
         mode: w.mode.name().to_string(),
         rows,
         partitions: 0,
@@ -142,7 +143,7 @@ async fn run(
     let steps = steps(w.mode, found);
     if let (Some(old), Steps::Into { .. }) = (&old, steps) {
         let old_names: Vec<String> = old.columns.iter().map(|c| c.0.clone()).collect();
-        db::check_columns(&old_names, &new_names, w.evolve, &w.table)?;
+        check_columns(&old_names, &new_names, w.evolve, &w.table)?;
     }
     let list = columns
         .iter()
@@ -167,7 +168,7 @@ async fn run(
             Steps::Create { replaces } => {
                 // A new table under a temporary name when replacing one.
                 let fill = if replaces {
-                    name.sibling(format!("etl_new_{}", db::staging_suffix()))
+                    name.sibling(format!("etl_new_{}", staging_suffix()))
                         .quoted(Dialect::Postgres)?
                 } else {
                     target.to_string()
