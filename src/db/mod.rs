@@ -1,8 +1,10 @@
 //! Databases, grouped by engine: [`postgres`], [`mysql`] (MariaDB too) and
-//! [`sqlite`], each reading and writing side by side. This module holds what
-//! they share: identifier quoting, `SCHEMA.TABLE` parsing, errors that never
-//! show a password, and the entry point for reads ([`open`]); [`load`] holds
-//! the load spec and the one mode → steps decision every load follows.
+//! [`sqlite`], each reading and writing side by side. This module holds the
+//! two entry points, [`open`] (a query's or table's rows as a frame) and
+//! [`load_into`] (a frame into a table); [`load`] the load spec and the one
+//! mode → steps decision every load follows; [`sql`] identifier quoting and
+//! table names; [`conn`] URLs shown without passwords and server errors.
+//! The engines import these, never this file, so no files import each other.
 
 mod batches;
 pub mod conn;

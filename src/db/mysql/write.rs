@@ -2,17 +2,19 @@
 //! temporary file), the rows encoded column by column in the server's
 //! default text format (tab-separated, backslash escapes, `\N` for null).
 //!
-//! DDL commits implicitly in MariaDB/MySQL, so every sequence is ordered
-//! so that a failure leaves the target as it was:
+//! Which steps run is decided by [`crate::db::load::steps`]. DDL commits
+//! implicitly in MariaDB/MySQL, so every sequence is ordered so that a
+//! failure leaves the target as it was:
 //! - new table / full-refresh: load into a new table under a temporary name,
 //!   then one atomic `RENAME TABLE` (old → aside, new → target) and drop the
 //!   old one; on an error the new table is dropped;
 //! - append / truncate: `START TRANSACTION`, (`DELETE` for truncate), `LOAD
 //!   DATA` straight into the table, `COMMIT` (InnoDB rolls back a killed
 //!   or failed load);
-//! - incremental, or new columns with `--evolve`: load into a TEMPORARY
-//!   staging table (gone with the session), then merge inside one
-//!   transaction: `INSERT ... SELECT ... ON DUPLICATE KEY UPDATE`.
+//! - incremental, overwrite-partitions, or new columns with `--evolve`: load
+//!   into a TEMPORARY staging table (gone with the session), then merge
+//!   inside one transaction: `DELETE` the rows the load replaces, then
+//!   `INSERT ... SELECT` (`... ON DUPLICATE KEY UPDATE` for an upsert).
 //!
 //! With LOCAL, the server turns bad values and duplicate keys into
 //! warnings; any warning fails the load and rolls it back.

@@ -3,6 +3,7 @@
 //! violation, a lost connection, a killed process — leaves the table as it
 //! was.
 //!
+//! Which steps run is decided by [`crate::db::load::steps`]:
 //! - new table: created and filled inside the transaction (invisible to
 //!   others until the commit);
 //! - full-refresh: a new table is filled under a temporary name, then the old
@@ -13,7 +14,9 @@
 //!   grants kept) and `INSERT ... SELECT`;
 //! - incremental: COPY into a TEMP staging table, then `INSERT ... ON CONFLICT
 //!   (key) DO UPDATE` (or delete-and-insert when the table has no unique key
-//!   on those columns).
+//!   on those columns);
+//! - overwrite-partitions: COPY into a TEMP staging table, then delete the
+//!   rows with the new rows' partition values and `INSERT ... SELECT`.
 //!
 //! TEMP tables belong to the session: a killed process leaves none behind.
 
@@ -132,7 +135,9 @@ async fn run(
         Some(old) => Found {
             exists: true,
             unique_key: old.unique.contains(&key),
-            // Binary COPY needs the exact column types etl would create.
+            // Binary COPY needs the exact column types etl would create;
+            // TRUNCATE would lock readers out for the whole COPY, so a
+            // truncate stages first and keeps that lock short.
             direct: if same_types(old, columns) {
                 Direct::Append
             } else {
