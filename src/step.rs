@@ -5,6 +5,7 @@
 
 use polars::prelude::*;
 
+use crate::db::DbRead;
 use crate::error::{Error, Result};
 use crate::format::{Format, ReadOptions, Reader, WriteOptions};
 use crate::frame::Frame;
@@ -13,7 +14,7 @@ use crate::ops::checks::REJECT_COLUMN;
 use crate::ops::{self, Op};
 use crate::sink::persist::{LoadSummary, PersistRequest};
 use crate::sink::{WriteRequest, WriteSummary};
-use crate::source::{self, database::DbRead, Provenance};
+use crate::source::{self, Provenance};
 
 /// Where a step's rows come from.
 pub enum Input {

@@ -11,10 +11,10 @@
 use std::io::IsTerminal;
 
 use clap::Args;
+use etl::db::DbRead;
 use etl::error::{Error, Result};
 use etl::ops::Op;
 use etl::sink::{Destination, WriteSummary};
-use etl::source::database::DbRead;
 use etl::source::Provenance;
 use etl::step::{Input, Output, Step};
 

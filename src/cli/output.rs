@@ -251,21 +251,19 @@ pub fn install_progress(printer: &Printer) {
 
 /// On SIGINT or SIGTERM: remove temporary outputs, then exit 130.
 pub fn cleanup_on_signal() {
-    std::thread::spawn(|| {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut int), Ok(mut term)) = (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) else {
-                return;
-            };
+    use tokio::signal::unix::{signal, SignalKind};
+    let rt = etl::runtime::get();
+    // Registered now, in the runtime's context, so that no signal arriving
+    // after this call is missed.
+    let _context = rt.enter();
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    rt.spawn(async move {
+        {
             tokio::select! {
                 _ = int.recv() => {},
                 _ = term.recv() => {},
@@ -277,7 +275,7 @@ pub fn cleanup_on_signal() {
                 "etl: interrupted; temporary files removed"
             );
             std::process::exit(130);
-        });
+        }
     });
 }
 

@@ -6,9 +6,10 @@
 use std::io::Write;
 
 use clap::Args;
+use etl::db::load::{LoadMode, LoadTarget};
 use etl::error::{Error, Result};
 use etl::location::Location;
-use etl::sink::persist::{self, LoadMode, PersistRequest};
+use etl::sink::persist;
 use etl::source::Provenance;
 use etl::step::{Input, Output, Step};
 
@@ -52,9 +53,11 @@ pub struct PersistArgs {
     #[arg(long, value_name = "NAME")]
     pub table: String,
 
-    /// full-refresh, append, truncate, incremental or overwrite-partitions.
-    #[arg(long, value_name = "MODE", default_value = "append")]
-    pub mode: String,
+    /// How the load treats what the table already holds: replace it all, add the rows,
+    /// empty it first (keeping its definition), upsert on --primary-key, or replace the
+    /// partitions present in the new rows.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = LoadMode::Append)]
+    pub mode: LoadMode,
 
     /// Partition the table's folders by these columns (comma-separated), e.g. delivery_date.
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
@@ -83,14 +86,15 @@ pub struct PersistArgs {
 }
 
 pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
-    let request = PersistRequest {
-        target: Location::parse(&args.target)?,
+    let request = LoadTarget {
+        target: args.target.clone(),
         table: args.table.clone(),
-        mode: args.mode.parse::<LoadMode>()?,
+        mode: Some(args.mode.name().to_string()),
         partition_by: args.partition_by.clone(),
         primary_key: args.primary_key.clone(),
         evolve: args.evolve,
-    };
+    }
+    .resolve()?;
     persist::validate(&request)?;
     let read = args.read.to_options()?;
     let input = Location::parse(args.input.as_deref().unwrap_or("-"))?;
@@ -118,7 +122,10 @@ pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
         "persist",
         &format!(
             "wrote {} rows to {} ({}{layout}) in {:.2}s",
-            s.rows, s.target, args.mode, s.seconds
+            s.rows,
+            s.target,
+            args.mode.name(),
+            s.seconds
         ),
         serde_json::to_value(&s).unwrap_or_default(),
     );

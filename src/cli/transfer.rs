@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use etl::error::{Error, Result};
-use etl::transfer::{self, TransferRequest};
+use etl::transfer::{self, TransferOptions, TransferRequest};
 
 use super::output::{human_bytes, Printer};
 
@@ -97,20 +97,21 @@ pub fn run(args: TransferArgs, printer: &Printer) -> Result<()> {
     let dest = locations
         .pop()
         .ok_or_else(|| Error::usage("give a source and a destination"))?;
-    let req = TransferRequest {
-        sources: locations,
-        dest,
+    let options = TransferOptions {
         recursive: args.recursive,
         include: args.include,
         exclude: args.exclude,
-        dry_run: args.dry_run,
         checksum: args.checksum,
         retries: args.retries,
         parallel: args.parallel,
-        manifest: args.manifest,
         identity: args.identity,
         known_hosts: args.known_hosts,
         accept_new_host_key: args.accept_new_host_key,
+    };
+    let req = TransferRequest {
+        dry_run: args.dry_run,
+        manifest: args.manifest,
+        ..TransferRequest::new(locations, dest, &options)
     };
     let result = transfer::transfer(&req);
     for n in etl::store::take_notices() {

@@ -15,8 +15,8 @@ use orc_rust::compression::CompressionType;
 use polars::prelude::*;
 
 use super::arrow_rs::{arrow_rs_field, polars_schema, to_arrow_rs_columns, to_polars};
-use super::{orc_maps, BatchStream};
 use super::Codec;
+use super::{orc_maps, BatchStream};
 use crate::error::{Error, Result};
 
 /// Opens an ORC file and streams its stripes as polars batches.

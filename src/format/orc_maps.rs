@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array as _, ArrayRef, AsArray, LargeListArray, ListArray, MapArray, StructArray};
+use arrow::array::{
+    Array as _, ArrayRef, AsArray, LargeListArray, ListArray, MapArray, StructArray,
+};
 use arrow::datatypes::{DataType, Field, Fields, Schema};
 
 /// The schema with every map's entries named `key` and `value`.
@@ -12,7 +14,11 @@ pub fn standard_schema(schema: &Schema) -> Arc<Schema> {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| f.as_ref().clone().with_data_type(standard_type(f.data_type())))
+        .map(|f| {
+            f.as_ref()
+                .clone()
+                .with_data_type(standard_type(f.data_type()))
+        })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
@@ -20,7 +26,11 @@ pub fn standard_schema(schema: &Schema) -> Arc<Schema> {
 fn entry_fields(key: &Field, value: &Field) -> Fields {
     Fields::from(vec![
         Field::new("key", standard_type(key.data_type()), false),
-        Field::new("value", standard_type(value.data_type()), value.is_nullable()),
+        Field::new(
+            "value",
+            standard_type(value.data_type()),
+            value.is_nullable(),
+        ),
     ])
 }
 
@@ -39,14 +49,22 @@ fn standard_type(dtype: &DataType) -> DataType {
         },
         DataType::Struct(fs) => DataType::Struct(
             fs.iter()
-                .map(|f| f.as_ref().clone().with_data_type(standard_type(f.data_type())))
+                .map(|f| {
+                    f.as_ref()
+                        .clone()
+                        .with_data_type(standard_type(f.data_type()))
+                })
                 .collect(),
         ),
         DataType::List(f) => DataType::List(Arc::new(
-            f.as_ref().clone().with_data_type(standard_type(f.data_type())),
+            f.as_ref()
+                .clone()
+                .with_data_type(standard_type(f.data_type())),
         )),
         DataType::LargeList(f) => DataType::LargeList(Arc::new(
-            f.as_ref().clone().with_data_type(standard_type(f.data_type())),
+            f.as_ref()
+                .clone()
+                .with_data_type(standard_type(f.data_type())),
         )),
         other => other.clone(),
     }
@@ -71,10 +89,20 @@ pub fn standard_array(array: &ArrayRef) -> Result<ArrayRef, String> {
             let fields = entry_fields(&fs[0], &fs[1]);
             let entries = StructArray::try_new(fields.clone(), columns, entries.nulls().cloned())
                 .map_err(err)?;
-            let field = Arc::new(Field::new(entries_field.name(), DataType::Struct(fields), false));
+            let field = Arc::new(Field::new(
+                entries_field.name(),
+                DataType::Struct(fields),
+                false,
+            ));
             Arc::new(
-                MapArray::try_new(field, map.offsets().clone(), entries, map.nulls().cloned(), *ordered)
-                    .map_err(err)?,
+                MapArray::try_new(
+                    field,
+                    map.offsets().clone(),
+                    entries,
+                    map.nulls().cloned(),
+                    *ordered,
+                )
+                .map_err(err)?,
             )
         }
         DataType::Struct(_) => {
@@ -95,15 +123,24 @@ pub fn standard_array(array: &ArrayRef) -> Result<ArrayRef, String> {
         DataType::List(f) => {
             let l = array.as_list::<i32>();
             let values = standard_array(l.values())?;
-            let f = Arc::new(f.as_ref().clone().with_data_type(values.data_type().clone()));
+            let f = Arc::new(
+                f.as_ref()
+                    .clone()
+                    .with_data_type(values.data_type().clone()),
+            );
             Arc::new(
-                ListArray::try_new(f, l.offsets().clone(), values, l.nulls().cloned()).map_err(err)?,
+                ListArray::try_new(f, l.offsets().clone(), values, l.nulls().cloned())
+                    .map_err(err)?,
             )
         }
         DataType::LargeList(f) => {
             let l = array.as_list::<i64>();
             let values = standard_array(l.values())?;
-            let f = Arc::new(f.as_ref().clone().with_data_type(values.data_type().clone()));
+            let f = Arc::new(
+                f.as_ref()
+                    .clone()
+                    .with_data_type(values.data_type().clone()),
+            );
             Arc::new(
                 LargeListArray::try_new(f, l.offsets().clone(), values, l.nulls().cloned())
                     .map_err(err)?,

@@ -76,19 +76,12 @@ pub struct ExtractSpec {
     pub files: Option<usize>,
 }
 
+/// Copies of the same files to each destination.
 #[derive(Debug, Clone, Default)]
 pub struct TransferSpec {
     pub from: Vec<String>,
     pub to: Vec<String>,
-    pub recursive: bool,
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
-    pub checksum: bool,
-    pub retries: Option<u32>,
-    /// SSH private key for sftp:// destinations.
-    pub identity: Option<PathBuf>,
-    /// known_hosts file for sftp:// destinations.
-    pub known_hosts: Option<PathBuf>,
+    pub options: crate::transfer::TransferOptions,
 }
 
 impl Action {

@@ -339,18 +339,7 @@ fn run_stage(
                 })
                 .collect();
             for dest in &spec.to {
-                let request = TransferRequest {
-                    sources: spec.from.clone(),
-                    dest: dest.clone(),
-                    recursive: spec.recursive,
-                    include: spec.include.clone(),
-                    exclude: spec.exclude.clone(),
-                    checksum: spec.checksum,
-                    retries: spec.retries.unwrap_or(TransferRequest::default().retries),
-                    identity: spec.identity.clone(),
-                    known_hosts: spec.known_hosts.clone(),
-                    ..TransferRequest::default()
-                };
+                let request = TransferRequest::new(spec.from.clone(), dest.clone(), &spec.options);
                 let s = crate::transfer::transfer(&request)?;
                 record.outputs.extend(s.files.iter().map(|f| {
                     Artifact {

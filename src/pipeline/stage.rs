@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::db::load::LoadTarget;
 use crate::format::{ReadOptions, ReadSpec, WriteSpec};
 use crate::location::Location;
 use crate::ops::Op;
-use crate::sink::persist::{self, LoadMode, PersistRequest};
+use crate::sink::persist::{self, PersistRequest};
+use crate::transfer::TransferOptions;
 
 use super::expand::Scope;
 use super::plan::{Action, Dataset, ExtractSpec, Stage, TransferSpec};
@@ -401,38 +403,12 @@ impl StageCtx<'_> {
     }
 
     fn persist_target(&self, item: &toml::Value) -> std::result::Result<PersistRequest, String> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-        struct Target {
-            target: String,
-            table: String,
-            #[serde(default)]
-            mode: Option<String>,
-            #[serde(default)]
-            partition_by: Vec<String>,
-            #[serde(default)]
-            primary_key: Vec<String>,
-            #[serde(default)]
-            evolve: bool,
-        }
-        let t: Target = self
+        let t: LoadTarget = self
             .scope
             .expand_value(item)?
             .try_into()
             .map_err(|e: toml::de::Error| one_line(&e.to_string()))?;
-        let request = PersistRequest {
-            target: Location::parse(&t.target).map_err(|e| e.message)?,
-            table: t.table,
-            mode: t
-                .mode
-                .as_deref()
-                .unwrap_or("append")
-                .parse::<LoadMode>()
-                .map_err(|e| e.message.replace("--mode", "mode"))?,
-            partition_by: t.partition_by,
-            primary_key: t.primary_key,
-            evolve: t.evolve,
-        };
+        let request = t.resolve().map_err(|e| e.message)?;
         persist::validate(&request).map_err(|e| e.message)?;
         Ok(request)
     }
@@ -487,35 +463,29 @@ impl StageCtx<'_> {
     }
 
     fn transfer(&mut self) -> Option<Action> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-        struct Transfer {
-            from: Vec<String>,
-            to: Vec<String>,
-            #[serde(default)]
-            recursive: bool,
-            #[serde(default)]
-            include: Vec<String>,
-            #[serde(default)]
-            exclude: Vec<String>,
-            #[serde(default)]
-            checksum: bool,
-            #[serde(default)]
-            retries: Option<u32>,
-            #[serde(default)]
-            identity: Option<String>,
-            #[serde(default)]
-            known_hosts: Option<String>,
-        }
         let parsed = self
             .raw
             .get("transfer")
             .map(|v| self.scope.expand_value(v))
             .transpose()
             .and_then(|v| {
-                v.ok_or_else(String::new)?
-                    .try_into::<Transfer>()
-                    .map_err(|e| one_line(&e.to_string()))
+                let mut table = match v {
+                    Some(toml::Value::Table(t)) => t,
+                    _ => return Err("transfer must be a table".to_string()),
+                };
+                let mut list = |key: &str| -> Result<Vec<String>, String> {
+                    match table.remove(key) {
+                        None => Err(format!("missing field `{key}`")),
+                        Some(v) => v
+                            .try_into::<Vec<String>>()
+                            .map_err(|_| format!("{key} must be a list of locations")),
+                    }
+                };
+                let (from, to) = (list("from")?, list("to")?);
+                let options = toml::Value::Table(table)
+                    .try_into::<TransferOptions>()
+                    .map_err(|e| one_line(&e.to_string()))?;
+                Ok(TransferSpec { from, to, options })
             });
         let t = match parsed {
             Ok(t) => t,
@@ -564,16 +534,6 @@ impl StageCtx<'_> {
                 }
             }
         }
-        ok.then_some(Action::Transfer(TransferSpec {
-            from: t.from,
-            to: t.to,
-            recursive: t.recursive,
-            include: t.include,
-            exclude: t.exclude,
-            checksum: t.checksum,
-            retries: t.retries,
-            identity: t.identity.filter(|s| !s.is_empty()).map(PathBuf::from),
-            known_hosts: t.known_hosts.filter(|s| !s.is_empty()).map(PathBuf::from),
-        }))
+        ok.then_some(Action::Transfer(t))
     }
 }

@@ -2,44 +2,18 @@
 //! warehouse folder, SQLite, PostgreSQL or MariaDB/MySQL. `etl persist` and
 //! `run-pipeline` both come through here.
 
+use crate::db;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::location::{Location, Scheme};
 
-use super::mysql;
-use super::postgres;
-use super::sqlite::{self, SqliteLoad};
-use super::warehouse::{self, WarehouseLoad};
+use super::warehouse;
 
-pub use super::warehouse::{LoadMode, LoadSummary};
+pub use crate::db::load::{LoadMode, LoadSpec, LoadSummary};
 
-/// What to load where, independent of the target's kind.
-#[derive(Debug, Clone)]
-pub struct PersistRequest {
-    pub target: Location,
-    /// `db.table` or `table`.
-    pub table: String,
-    pub mode: LoadMode,
-    /// Hive partition columns (warehouse folder); in a database, the columns
-    /// whose values overwrite-partitions replaces.
-    pub partition_by: Vec<String>,
-    /// The upsert key for `incremental`.
-    pub primary_key: Vec<String>,
-    /// Allow new columns; without it a schema difference is an error.
-    pub evolve: bool,
-}
-
-/// A load into a PostgreSQL or MariaDB/MySQL server.
-#[derive(Debug, Clone)]
-pub struct DbLoad {
-    pub url: url::Url,
-    pub table: String,
-    pub mode: LoadMode,
-    pub primary_key: Vec<String>,
-    /// For overwrite-partitions: rows with the new rows' values of these columns are replaced.
-    pub partition_by: Vec<String>,
-    pub evolve: bool,
-}
+/// What to load where: the one load spec, under the name the commands and
+/// pipelines know it by.
+pub type PersistRequest = LoadSpec;
 
 /// Checks what can be checked without touching the target: used by
 /// `run-pipeline --check` before any I/O.
@@ -92,43 +66,7 @@ pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
     crate::names::require_columns(&schema, &req.primary_key, "--primary-key")?;
     crate::names::require_columns(&schema, &req.partition_by, "--partition-by")?;
     match &req.target {
-        Location::Local(root) => {
-            let load = WarehouseLoad {
-                root: root.clone(),
-                table: req.table.clone(),
-                mode: req.mode,
-                partition_by: req.partition_by.clone(),
-                primary_key: req.primary_key.clone(),
-                evolve: req.evolve,
-            };
-            warehouse::load(frame, &load)
-        }
-        Location::Remote(r) if r.scheme == Scheme::Sqlite => {
-            let load = SqliteLoad {
-                path: sqlite::path_of(&r.url),
-                table: req.table.clone(),
-                mode: req.mode,
-                primary_key: req.primary_key.clone(),
-                partition_by: req.partition_by.clone(),
-                evolve: req.evolve,
-            };
-            sqlite::load(frame, &load)
-        }
-        Location::Remote(r) => {
-            let load = DbLoad {
-                url: r.url.clone(),
-                table: req.table.clone(),
-                mode: req.mode,
-                primary_key: req.primary_key.clone(),
-                partition_by: req.partition_by.clone(),
-                evolve: req.evolve,
-            };
-            match r.scheme {
-                Scheme::Postgres => postgres::load(frame, &load),
-                Scheme::Mysql => mysql::load(frame, &load),
-                _ => unreachable!("validate() accepts only database URLs"),
-            }
-        }
-        _ => unreachable!("validate() accepts only local folders and database URLs"),
+        Location::Local(root) => warehouse::load(frame, root, req),
+        _ => db::load_into(frame, req),
     }
 }

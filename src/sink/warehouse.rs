@@ -10,78 +10,10 @@ use std::time::Instant;
 use polars::prelude::*;
 
 use crate::cleanup::TempOutput;
+use crate::db::load::{steps, Delete, Direct, Found, LoadMode, LoadSpec, LoadSummary, Steps};
 use crate::error::{Error, Result};
 use crate::format::{Format, WriteOptions};
 use crate::frame::{Frame, FrameData};
-use crate::source::{self, Provenance};
-
-/// How a load treats what the table already holds (names as in sling).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoadMode {
-    /// Replace the whole table.
-    FullRefresh,
-    /// Add the new rows.
-    Append,
-    /// Replace the rows, keep the table (for files: as full-refresh).
-    Truncate,
-    /// Upsert on the primary key: new rows replace old rows with the same key.
-    Incremental,
-    /// Replace the partitions present in the new rows, keep the others.
-    OverwritePartitions,
-}
-
-impl std::str::FromStr for LoadMode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<LoadMode> {
-        Ok(match s {
-            "full-refresh" => LoadMode::FullRefresh,
-            "append" => LoadMode::Append,
-            "truncate" => LoadMode::Truncate,
-            "incremental" => LoadMode::Incremental,
-            "overwrite-partitions" => LoadMode::OverwritePartitions,
-            other => {
-                return Err(Error::usage(format!(
-                    "unknown --mode '{other}' (full-refresh, append, truncate, incremental, overwrite-partitions)"
-                )))
-            }
-        })
-    }
-}
-
-impl LoadMode {
-    /// The name as written in flags and pipeline files.
-    pub fn name(self) -> &'static str {
-        match self {
-            LoadMode::FullRefresh => "full-refresh",
-            LoadMode::Append => "append",
-            LoadMode::Truncate => "truncate",
-            LoadMode::Incremental => "incremental",
-            LoadMode::OverwritePartitions => "overwrite-partitions",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct WarehouseLoad {
-    pub root: PathBuf,
-    /// `db.table` or `table` (database `default`).
-    pub table: String,
-    pub mode: LoadMode,
-    pub partition_by: Vec<String>,
-    pub primary_key: Vec<String>,
-    /// Allow new columns (older files read them as null).
-    pub evolve: bool,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct LoadSummary {
-    pub target: String,
-    pub mode: String,
-    pub rows: u64,
-    pub partitions: usize,
-    pub files: usize,
-    pub seconds: f64,
-}
 
 fn valid_name(part: &str) -> bool {
     !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -98,23 +30,33 @@ pub fn table_path(root: &Path, table: &str) -> Result<PathBuf> {
     Ok(root.join(db).join(name))
 }
 
-pub fn load(frame: Frame, w: &WarehouseLoad) -> Result<LoadSummary> {
+/// Loads `frame` into the table `w.table` of the warehouse folder `root`.
+pub fn load(frame: Frame, root: &Path, w: &LoadSpec) -> Result<LoadSummary> {
     let started = Instant::now();
-    let dir = table_path(&w.root, &w.table)?;
+    let dir = table_path(root, &w.table)?;
     let mut frame = frame;
     let schema = frame.schema()?;
     let exists = dir.join("_SUCCESS").exists() || has_data(&dir);
-    if exists
-        && matches!(
-            w.mode,
-            LoadMode::Append | LoadMode::OverwritePartitions | LoadMode::Incremental
-        )
-    {
+    // A folder has no DDL or grants to keep: truncate rebuilds it.
+    let mode = match w.mode {
+        LoadMode::Truncate => LoadMode::FullRefresh,
+        mode => mode,
+    };
+    let found = Found {
+        exists,
+        unique_key: false,
+        direct: Direct::Never,
+    };
+    let delete = match steps(mode, found) {
+        Steps::Create { .. } => None,
+        Steps::Into { delete, .. } => Some(delete),
+    };
+    if delete.is_some() {
         check_partitions(&dir, &w.partition_by)?;
         check_schema(&dir, &schema, &w.partition_by, w.evolve)?;
     }
-    if exists && w.mode == LoadMode::Incremental {
-        frame = merge_with_existing(frame, &dir, &w.primary_key)?;
+    if delete == Some(Delete::SameKey) {
+        frame = merge_with_existing(frame, &dir, &w.primary_key, &w.partition_by)?;
     }
     std::fs::create_dir_all(dir.parent().expect("table has a parent"))?;
     let staging = TempOutput::beside(&dir);
@@ -122,17 +64,16 @@ pub fn load(frame: Frame, w: &WarehouseLoad) -> Result<LoadSummary> {
     let run = run_id();
     let (rows, partitions) = write_staged(frame, &staging.path, &w.partition_by, &run)?;
     let files = count_files(&staging.path);
-    match w.mode {
-        LoadMode::FullRefresh | LoadMode::Truncate | LoadMode::Incremental => {
+    match delete {
+        Some(Delete::Nothing) => move_files_in(&staging.path, &dir)?,
+        Some(Delete::SamePartitions) if !w.partition_by.is_empty() => {
+            swap_partitions(&staging.path, &dir)?
+        }
+        // A new table, or the merged rows of incremental: the whole folder.
+        _ => {
             std::fs::File::create(staging.path.join("_SUCCESS"))?;
             staging.commit(&dir)?;
         }
-        LoadMode::Append => move_files_in(&staging.path, &dir)?,
-        LoadMode::OverwritePartitions if w.partition_by.is_empty() => {
-            std::fs::File::create(staging.path.join("_SUCCESS"))?;
-            staging.commit(&dir)?;
-        }
-        LoadMode::OverwritePartitions => swap_partitions(&staging.path, &dir)?,
     }
     std::fs::File::create(dir.join("_SUCCESS"))?;
     Ok(LoadSummary {
@@ -160,11 +101,19 @@ fn count_files(dir: &Path) -> usize {
     walk_files(dir).len()
 }
 
+/// The table's data files. Names starting with `.` (a killed run's
+/// leftovers) or `_` (markers, `_temporary/`) are not the table's, unless a
+/// partition folder (`_col=value`).
 fn walk_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let p = e.path();
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || (name.starts_with('_') && !name.contains('=')) {
+                continue;
+            }
             if p.is_dir() {
                 out.extend(walk_files(&p));
             } else if p.extension().is_some_and(|x| x == "parquet") {
@@ -397,25 +346,95 @@ fn check_schema(dir: &Path, new: &Schema, partition_by: &[String], evolve: bool)
 
 /// Incremental: the table's rows whose key is not in the new rows, then the
 /// new rows; the result replaces the table.
-fn merge_with_existing(frame: Frame, dir: &Path, key: &[String]) -> Result<Frame> {
-    let location = crate::Location::Local(dir.to_path_buf());
-    let existing =
-        source::open(&[location], &Default::default(), &Provenance::default())?.into_lazy()?;
-    let new = frame.into_lazy()?;
-    let (FrameData::Lazy(old_lf), FrameData::Lazy(new_lf)) = (&existing.data, &new.data) else {
+fn merge_with_existing(
+    frame: Frame,
+    dir: &Path,
+    key: &[String],
+    partition_by: &[String],
+) -> Result<Frame> {
+    let mut new = frame.into_lazy()?;
+    let new_schema = new.schema()?;
+    let FrameData::Lazy(new_lf) = &new.data else {
         unreachable!("into_lazy gives plans")
     };
+    let Some(old_lf) = read_table(dir, &new_schema, partition_by)? else {
+        return Ok(new);
+    };
     let keys: Vec<Expr> = key.iter().map(|k| col(k.as_str())).collect();
-    let survivors = old_lf.clone().join(
+    let survivors = old_lf.join(
         new_lf.clone(),
         keys.clone(),
         keys,
         JoinArgs::new(JoinType::Anti),
     );
-    let mut survivors = Frame::lazy(survivors);
-    survivors.temps = existing.temps.clone();
-    source::concat_by_name(vec![
-        ("the table".into(), survivors),
-        ("the new rows".into(), new),
-    ])
+    // The schemas agree (check_schema); columns added with --evolve are
+    // null in the table's rows.
+    let merged = concat_lf_diagonal([survivors, new_lf.clone()], union())?;
+    new.data = FrameData::Lazy(merged);
+    new.rows = None;
+    Ok(new)
+}
+
+/// The table's rows: every data file, with its partition values (from the
+/// folder names, as [`partition_dir_value`] wrote them) typed as in the new
+/// rows.
+fn read_table(dir: &Path, new: &Schema, partition_by: &[String]) -> Result<Option<LazyFrame>> {
+    let mut parts = Vec::new();
+    for file in walk_files(dir) {
+        let rel = file.strip_prefix(dir).unwrap_or(&file).to_path_buf();
+        let mut lf = crate::format::parquet::scan(&file, Default::default())?;
+        let values: Vec<(String, Option<String>)> = rel
+            .parent()
+            .map(|p| {
+                p.components()
+                    .filter_map(|c| c.as_os_str().to_str()?.split_once('='))
+                    .map(|(k, v)| (k.to_string(), hive_unescape(v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cols: Vec<Expr> = partition_by
+            .iter()
+            .map(|name| {
+                let v = values
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .and_then(|(_, v)| v.clone());
+                let dtype = new.get(name).cloned().unwrap_or(DataType::String);
+                let value = match v {
+                    Some(v) => lit(v),
+                    None => lit(NULL).cast(DataType::String),
+                };
+                value.strict_cast(dtype).alias(name.as_str())
+            })
+            .collect();
+        if !cols.is_empty() {
+            lf = lf.with_columns(cols);
+        }
+        parts.push(lf);
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(concat_lf_diagonal(parts, union())?))
+}
+
+/// Concatenation by column name: a column missing from a part is null
+/// there; numeric types widen.
+fn union() -> UnionArgs {
+    UnionArgs {
+        rechunk: false,
+        parallel: true,
+        to_supertypes: true,
+        ..Default::default()
+    }
+}
+
+/// A folder name's partition value: `None` for Hive's null marker, `%XX`
+/// escapes decoded.
+fn hive_unescape(text: &str) -> Option<String> {
+    (text != "__HIVE_DEFAULT_PARTITION__").then(|| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    })
 }

@@ -2,7 +2,6 @@
 //! in its format, and several inputs are concatenated by column name
 //! ([`concat_by_name`]).
 
-pub mod database;
 mod expand;
 
 use std::io::Read;
@@ -130,13 +129,8 @@ fn add_source_column(frame: Frame, prov: &Provenance, shown: &str) -> Result<Fra
 
 /// Opens the rows of a query or table in a database (postgres://,
 /// mysql://, sqlite://) as a frame of batches.
-pub fn open_database(location: &Location, what: &database::DbRead) -> Result<Frame> {
-    match location {
-        Location::Remote(r) if database::is_database(location) => database::open(r, what),
-        other => Err(Error::usage(format!(
-            "{other}: --query and --table read from a database URL (postgres://, mysql://, sqlite://)"
-        ))),
-    }
+pub fn open_database(location: &Location, what: &crate::db::DbRead) -> Result<Frame> {
+    crate::db::open(location, what)
 }
 
 /// Opens one local file in its detected (or forced) format.

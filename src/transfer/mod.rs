@@ -57,6 +57,60 @@ pub struct TransferRequest {
     pub accept_new_host_key: bool,
 }
 
+/// How to copy, as written: `etl transfer` flags or a pipeline transfer
+/// stage's keys (besides `from` and `to`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TransferOptions {
+    pub recursive: bool,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub checksum: bool,
+    pub retries: u32,
+    pub parallel: usize,
+    pub identity: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    pub accept_new_host_key: bool,
+}
+
+impl Default for TransferOptions {
+    fn default() -> Self {
+        let r = TransferRequest::default();
+        TransferOptions {
+            recursive: r.recursive,
+            include: r.include,
+            exclude: r.exclude,
+            checksum: r.checksum,
+            retries: r.retries,
+            parallel: r.parallel,
+            identity: r.identity,
+            known_hosts: r.known_hosts,
+            accept_new_host_key: r.accept_new_host_key,
+        }
+    }
+}
+
+impl TransferRequest {
+    /// A copy of `sources` to `dest` with these options.
+    pub fn new(sources: Vec<String>, dest: String, o: &TransferOptions) -> TransferRequest {
+        let empty_as_none = |p: &Option<PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
+        TransferRequest {
+            sources,
+            dest,
+            recursive: o.recursive,
+            include: o.include.clone(),
+            exclude: o.exclude.clone(),
+            checksum: o.checksum,
+            retries: o.retries,
+            parallel: o.parallel,
+            identity: empty_as_none(&o.identity),
+            known_hosts: empty_as_none(&o.known_hosts),
+            accept_new_host_key: o.accept_new_host_key,
+            ..TransferRequest::default()
+        }
+    }
+}
+
 impl Default for TransferRequest {
     fn default() -> Self {
         TransferRequest {

@@ -6,16 +6,14 @@
 
 use polars::prelude::*;
 
+use super::{numeric, PG_EPOCH_DAYS, PG_EPOCH_MICROS};
+use crate::db::encode::encode_columns;
 use crate::error::{Error, Result};
 
 /// The header every binary COPY stream starts with.
 pub const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// The trailer: a field count of -1.
 pub const TRAILER: &[u8] = &[0xff, 0xff];
-
-/// Days from 1970-01-01 to PostgreSQL's epoch 2000-01-01.
-const PG_EPOCH_DAYS: i32 = 10_957;
-const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 /// How one polars type is stored in PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,30 +80,6 @@ impl PgType {
             PgType::Interval => "interval".into(),
         }
     }
-}
-
-/// Rows encoded and sent at a time: bounds the memory of a load whatever
-/// the size of the batches (a Parquet row group can hold millions of rows).
-pub const SLICE_ROWS: usize = 65_536;
-
-/// The batches cut into slices of at most `rows` rows (zero-copy).
-pub fn sliced(
-    batches: impl Iterator<Item = Result<DataFrame>>,
-    rows: usize,
-) -> impl Iterator<Item = Result<DataFrame>> {
-    batches.flat_map(move |b| -> Box<dyn Iterator<Item = Result<DataFrame>>> {
-        match b {
-            Ok(df) if df.height() > rows => {
-                let n = df.height();
-                Box::new(
-                    (0..n)
-                        .step_by(rows)
-                        .map(move |at| Ok(df.slice(at as i64, rows.min(n - at)))),
-                )
-            }
-            other => Box::new(std::iter::once(other)),
-        }
-    })
 }
 
 /// One column's fields: length-prefixed values, end offsets per row.
@@ -322,7 +296,7 @@ pub fn encode_batch_parallel(
     threads: usize,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let cols = super::columns::encode_columns(df.columns(), types, threads, encode_column)?;
+    let cols = encode_columns(df.columns(), types, threads, encode_column)?;
     interleave(&cols, df.height(), out);
     Ok(())
 }
@@ -342,96 +316,9 @@ fn interleave(cols: &[Fields], rows: usize, out: &mut Vec<u8>) {
     }
 }
 
-/// PostgreSQL's binary NUMERIC for `v × 10^-scale`: base-10000 digits.
-pub fn numeric(v: i128, scale: usize, out: &mut Vec<u8>) {
-    let text = v.unsigned_abs().to_string();
-    let (int, frac) = if text.len() > scale {
-        (
-            text[..text.len() - scale].to_string(),
-            text[text.len() - scale..].to_string(),
-        )
-    } else {
-        (
-            String::new(),
-            format!("{}{text}", "0".repeat(scale - text.len())),
-        )
-    };
-    let int_pad = (4 - int.len() % 4) % 4;
-    let int = format!("{}{int}", "0".repeat(int_pad));
-    let frac_pad = (4 - frac.len() % 4) % 4;
-    let frac = format!("{frac}{}", "0".repeat(frac_pad));
-    let mut digits: Vec<i16> = int
-        .as_bytes()
-        .chunks(4)
-        .chain(frac.as_bytes().chunks(4))
-        .map(|g| g.iter().fold(0i16, |a, d| a * 10 + i16::from(d - b'0')))
-        .collect();
-    let mut weight = (int.len() / 4) as i16 - 1;
-    let lead = digits.iter().take_while(|d| **d == 0).count();
-    digits.drain(..lead);
-    weight -= lead as i16;
-    while digits.last() == Some(&0) {
-        digits.pop();
-    }
-    if digits.is_empty() {
-        weight = 0;
-    }
-    let sign: u16 = if v < 0 && !digits.is_empty() {
-        0x4000
-    } else {
-        0
-    };
-    out.extend_from_slice(&(digits.len() as i16).to_be_bytes());
-    out.extend_from_slice(&weight.to_be_bytes());
-    out.extend_from_slice(&sign.to_be_bytes());
-    out.extend_from_slice(&(scale as u16).to_be_bytes());
-    for d in digits {
-        out.extend_from_slice(&d.to_be_bytes());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use postgres_types_check::*;
-
-    mod postgres_types_check {
-        /// rust_decimal's own NUMERIC encoding, as the reference.
-        pub fn reference(text: &str) -> Vec<u8> {
-            use tokio_postgres::types::{ToSql, Type};
-            let d: rust_decimal::Decimal = text.parse().unwrap();
-            let mut b = bytes::BytesMut::new();
-            d.to_sql(&Type::NUMERIC, &mut b).unwrap();
-            b.to_vec()
-        }
-    }
-
-    #[test]
-    fn numeric_matches_rust_decimal() {
-        for (v, s, text) in [
-            (12345i128, 2usize, "123.45"),
-            (-12345, 2, "-123.45"),
-            (1, 0, "1"),
-            (5, 4, "0.0005"),
-            (123456789012345678, 6, "123456789012.345678"),
-        ] {
-            let mut out = Vec::new();
-            numeric(v, s, &mut out);
-            assert_eq!(out, reference(text), "{text}");
-        }
-        // Trailing zero groups are left out (as PostgreSQL itself stores them).
-        let mut out = Vec::new();
-        numeric(100_000_000, 0, &mut out);
-        assert_eq!(out, [0, 1, 0, 2, 0, 0, 0, 0, 0, 1]);
-        let mut out = Vec::new();
-        numeric(-10_000, 4, &mut out);
-        assert_eq!(out, [0, 1, 0, 0, 0x40, 0, 0, 4, 0, 1]);
-        // Zero keeps its display scale (PostgreSQL shows 0.000).
-        let mut out = Vec::new();
-        numeric(0, 3, &mut out);
-        assert_eq!(out, [0, 0, 0, 0, 0, 0, 0, 3]);
-    }
-
     #[test]
     fn rows_interleave_columns() {
         let df = df!("a" => [Some(1i32), None], "b" => ["x", "yz"]).unwrap();

@@ -3,6 +3,7 @@
 //! violation, a lost connection, a killed process — leaves the table as it
 //! was.
 //!
+//! Which steps run is decided by [`crate::db::load::steps`]:
 //! - new table: created and filled inside the transaction (invisible to
 //!   others until the commit);
 //! - full-refresh: a new table is filled under a temporary name, then the old
@@ -13,7 +14,9 @@
 //!   grants kept) and `INSERT ... SELECT`;
 //! - incremental: COPY into a TEMP staging table, then `INSERT ... ON CONFLICT
 //!   (key) DO UPDATE` (or delete-and-insert when the table has no unique key
-//!   on those columns).
+//!   on those columns);
+//! - overwrite-partitions: COPY into a TEMP staging table, then delete the
+//!   rows with the new rows' partition values and `INSERT ... SELECT`.
 //!
 //! TEMP tables belong to the session: a killed process leaves none behind.
 
@@ -22,10 +25,12 @@ use std::time::Instant;
 use futures::SinkExt;
 use tokio_postgres::Client;
 
-use super::persist::DbLoad;
-use super::pgcopy::{self, PgType};
-use super::warehouse::{LoadMode, LoadSummary};
-use crate::db::{self, connect_postgres as connect, Dialect, PgConn, TableName};
+use super::binary::encode::{self as pgcopy, PgType};
+use super::{connect, PgConn};
+use crate::db::conn::shown;
+use crate::db::encode::{encode_threads, sliced, SLICE_ROWS};
+use crate::db::load::{steps, Delete, Direct, Found, LoadSpec, LoadSummary, Steps, Write};
+use crate::db::sql::{check_columns, staging_suffix, Dialect, TableName};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
@@ -71,7 +76,8 @@ async fn existing(client: &Client, table: &str) -> Result<Option<Existing>, toki
     Ok(Some(Existing { columns, unique }))
 }
 
-pub fn load(frame: Frame, w: &DbLoad) -> Result<LoadSummary> {
+/// Loads `frame` into the table `w.table` of the server at `url`.
+pub fn load(frame: Frame, url: &url::Url, w: &LoadSpec) -> Result<LoadSummary> {
     let started = Instant::now();
     let mut frame = frame;
     let schema = frame.schema()?;
@@ -89,13 +95,11 @@ pub fn load(frame: Frame, w: &DbLoad) -> Result<LoadSummary> {
     }
     let name = TableName::parse(&w.table)?;
     let target = name.quoted(Dialect::Postgres)?;
-    let conn = connect(&w.url)?;
-    let shown = format!("{}#{}", db::shown(&w.url), w.table);
-    let rows = conn
-        .rt
-        .block_on(run(&conn, frame, w, &name, &target, &columns))?;
+    let conn = connect(url)?;
+    let shown_target = format!("{}#{}", shown(url), w.table);
+    let rows = crate::runtime::get().block_on(run(&conn, frame, w, &name, &target, &columns))?;
     Ok(LoadSummary {
-        target: shown,
+        target: shown_target,
         mode: w.mode.name().to_string(),
         rows,
         partitions: 0,
@@ -109,7 +113,7 @@ type Col = (String, String, PgType);
 async fn run(
     conn: &PgConn,
     frame: Frame,
-    w: &DbLoad,
+    w: &LoadSpec,
     name: &TableName,
     target: &str,
     columns: &[Col],
@@ -118,11 +122,31 @@ async fn run(
     let client = &conn.client;
     let old = existing(client, target).await.map_err(pe)?;
     let new_names: Vec<String> = columns.iter().map(|c| c.0.clone()).collect();
-    if let Some(old) = &old {
-        if w.mode != LoadMode::FullRefresh {
-            let old_names: Vec<String> = old.columns.iter().map(|c| c.0.clone()).collect();
-            db::check_columns(&old_names, &new_names, w.evolve, &w.table)?;
-        }
+    let mut key: Vec<String> = w.primary_key.clone();
+    key.sort();
+    let found = match &old {
+        None => Found {
+            exists: false,
+            unique_key: false,
+            direct: Direct::Never,
+        },
+        Some(old) => Found {
+            exists: true,
+            unique_key: old.unique.contains(&key),
+            // Binary COPY needs the exact column types etl would create;
+            // TRUNCATE would lock readers out for the whole COPY, so a
+            // truncate stages first and keeps that lock short.
+            direct: if same_types(old, columns) {
+                Direct::Append
+            } else {
+                Direct::Never
+            },
+        },
+    };
+    let steps = steps(w.mode, found);
+    if let (Some(old), Steps::Into { .. }) = (&old, steps) {
+        let old_names: Vec<String> = old.columns.iter().map(|c| c.0.clone()).collect();
+        check_columns(&old_names, &new_names, w.evolve, &w.table)?;
     }
     let list = columns
         .iter()
@@ -142,98 +166,71 @@ async fn run(
     let tx = client;
     tx.batch_execute("BEGIN").await.map_err(pe)?;
     let result = async {
-    let rows;
-    match (&old, w.mode) {
-        (None, _) | (Some(_), LoadMode::FullRefresh) => {
-            // A new table under a temporary name when replacing one.
-            let fill = match &old {
-                None => target.to_string(),
-                Some(_) => name
-                    .sibling(format!("etl_new_{}", db::staging_suffix()))
-                    .quoted(Dialect::Postgres)?,
-            };
-            tx.batch_execute(&format!("CREATE TABLE {fill} ({ddl_cols})"))
-                .await
-                .map_err(pe)?;
-            rows = copy_in(tx, conn, frame, &fill, &list, columns).await?;
-            if old.is_some() {
-                tx.batch_execute(&format!(
-                    "DROP TABLE {target}; ALTER TABLE {fill} RENAME TO {}",
-                    Dialect::Postgres.ident(&name.name)?
-                ))
-                .await
-                .map_err(pe)?;
-            }
-            if !pk.is_empty() {
-                tx.batch_execute(&format!(
-                    "ALTER TABLE {target} ADD PRIMARY KEY ({})",
-                    pk.join(", ")
-                ))
-                .await
-                .map_err(pe)?;
-            }
-        }
-        (Some(old), mode) => {
-            for c in columns {
-                if !old.columns.iter().any(|o| o.0 == c.0) {
+        let rows;
+        match steps {
+            Steps::Create { replaces } => {
+                // A new table under a temporary name when replacing one.
+                let fill = if replaces {
+                    name.sibling(format!("etl_new_{}", staging_suffix()))
+                        .quoted(Dialect::Postgres)?
+                } else {
+                    target.to_string()
+                };
+                tx.batch_execute(&format!("CREATE TABLE {fill} ({ddl_cols})"))
+                    .await
+                    .map_err(pe)?;
+                rows = copy_in(tx, conn, frame, &fill, &list, columns).await?;
+                if replaces {
                     tx.batch_execute(&format!(
-                        "ALTER TABLE {target} ADD COLUMN {} {}",
-                        c.1,
-                        c.2.sql()
+                        "DROP TABLE {target}; ALTER TABLE {fill} RENAME TO {}",
+                        Dialect::Postgres.ident(&name.name)?
+                    ))
+                    .await
+                    .map_err(pe)?;
+                }
+                if !pk.is_empty() {
+                    tx.batch_execute(&format!(
+                        "ALTER TABLE {target} ADD PRIMARY KEY ({})",
+                        pk.join(", ")
                     ))
                     .await
                     .map_err(pe)?;
                 }
             }
-            let same_types = columns.iter().all(|c| {
-                old.columns
-                    .iter()
-                    .find(|o| o.0 == c.0)
-                    .is_some_and(|o| o.1 == c.2.sql())
-            });
-            if mode == LoadMode::Append && same_types {
-                rows = copy_in(tx, conn, frame, target, &list, columns).await?;
-            } else {
-                let staging = "etl_staging";
-                tx.batch_execute(&format!(
-                    "CREATE TEMP TABLE {staging} ({ddl_cols}) ON COMMIT DROP"
-                ))
-                .await
-                .map_err(pe)?;
-                rows = copy_in(tx, conn, frame, staging, &list, columns).await?;
-                let sql = match mode {
-                    LoadMode::Append => {
-                        format!("INSERT INTO {target} ({list}) SELECT {list} FROM {staging}")
+            Steps::Into {
+                delete,
+                write,
+                staged,
+            } => {
+                let old = old.as_ref().expect("loads into a table that exists");
+                for c in columns {
+                    if !old.columns.iter().any(|o| o.0 == c.0) {
+                        tx.batch_execute(&format!(
+                            "ALTER TABLE {target} ADD COLUMN {} {}",
+                            c.1,
+                            c.2.sql()
+                        ))
+                        .await
+                        .map_err(pe)?;
                     }
-                    LoadMode::Truncate => format!(
-                        "TRUNCATE {target}; INSERT INTO {target} ({list}) SELECT {list} FROM {staging}"
-                    ),
-                    LoadMode::Incremental => {
-                        upsert_sql(target, staging, &list, columns, &pk, &w.primary_key, old)
-                    }
-                    LoadMode::OverwritePartitions => {
-                        let same = w
-                            .partition_by
-                            .iter()
-                            .map(|k| {
-                                let q = Dialect::Postgres.ident(k)?;
-                                Ok(format!("t.{q} IS NOT DISTINCT FROM s.{q}"))
-                            })
-                            .collect::<Result<Vec<_>>>()?;
-                        format!(
-                            "DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {staging} AS s WHERE {}); \
-                             INSERT INTO {target} ({list}) SELECT {list} FROM {staging}",
-                            same.join(" AND ")
-                        )
-                    }
-                    LoadMode::FullRefresh => unreachable!("full-refresh is handled above"),
-                };
-                tx.batch_execute(&sql).await.map_err(pe)?;
+                }
+                if !staged {
+                    rows = copy_in(tx, conn, frame, target, &list, columns).await?;
+                } else {
+                    let staging = "etl_staging";
+                    tx.batch_execute(&format!(
+                        "CREATE TEMP TABLE {staging} ({ddl_cols}) ON COMMIT DROP"
+                    ))
+                    .await
+                    .map_err(pe)?;
+                    rows = copy_in(tx, conn, frame, staging, &list, columns).await?;
+                    let sql = merge_sql(target, staging, &list, columns, w, delete, write)?;
+                    tx.batch_execute(&sql).await.map_err(pe)?;
+                }
             }
         }
-    }
-    tx.batch_execute("COMMIT").await.map_err(pe)?;
-    Ok(rows)
+        tx.batch_execute("COMMIT").await.map_err(pe)?;
+        Ok(rows)
     }
     .await;
     if result.is_err() {
@@ -242,40 +239,81 @@ async fn run(
     result
 }
 
-fn upsert_sql(
+/// Whether every new column has the type etl would create, in the table.
+fn same_types(old: &Existing, columns: &[Col]) -> bool {
+    columns.iter().all(|c| {
+        old.columns
+            .iter()
+            .find(|o| o.0 == c.0)
+            .is_some_and(|o| o.1 == c.2.sql())
+    })
+}
+
+/// The statements that move the staged rows into the table.
+fn merge_sql(
     target: &str,
     staging: &str,
     list: &str,
     columns: &[Col],
-    pk: &[String],
-    pk_names: &[String],
-    old: &Existing,
-) -> String {
+    w: &LoadSpec,
+    delete: Delete,
+    write: Write,
+) -> Result<String> {
+    let pk = w
+        .primary_key
+        .iter()
+        .map(|k| Dialect::Postgres.ident(k))
+        .collect::<Result<Vec<_>>>()?;
     let keys = pk.join(", ");
-    // The last row of a key wins, as when the rows are applied in order.
-    let source =
-        format!("SELECT DISTINCT ON ({keys}) {list} FROM {staging} ORDER BY {keys}, ctid DESC");
-    let mut wanted: Vec<String> = pk_names.to_vec();
-    wanted.sort();
-    if old.unique.contains(&wanted) {
-        let sets: Vec<String> = columns
-            .iter()
-            .filter(|c| !pk_names.contains(&c.0))
-            .map(|c| format!("{0} = EXCLUDED.{0}", c.1))
-            .collect();
-        let action = if sets.is_empty() {
-            "DO NOTHING".to_string()
-        } else {
-            format!("DO UPDATE SET {}", sets.join(", "))
-        };
-        format!("INSERT INTO {target} ({list}) {source} ON CONFLICT ({keys}) {action}")
+    // Keyed loads take the last row of a key, as when the rows are applied in order.
+    let by_key = write == Write::Upsert || delete == Delete::SameKey;
+    let source = if by_key {
+        format!("SELECT DISTINCT ON ({keys}) {list} FROM {staging} ORDER BY {keys}, ctid DESC")
     } else {
-        let matches: Vec<String> = pk.iter().map(|k| format!("t.{k} = s.{k}")).collect();
-        format!(
-            "DELETE FROM {target} AS t USING {staging} AS s WHERE {}; INSERT INTO {target} ({list}) {source}",
-            matches.join(" AND ")
-        )
-    }
+        format!("SELECT {list} FROM {staging}")
+    };
+    let delete = match delete {
+        Delete::Nothing => String::new(),
+        Delete::All => format!("TRUNCATE {target}; "),
+        Delete::SameKey => {
+            let matches: Vec<String> = pk.iter().map(|k| format!("t.{k} = s.{k}")).collect();
+            format!(
+                "DELETE FROM {target} AS t USING {staging} AS s WHERE {}; ",
+                matches.join(" AND ")
+            )
+        }
+        Delete::SamePartitions => {
+            let same = w
+                .partition_by
+                .iter()
+                .map(|k| {
+                    let q = Dialect::Postgres.ident(k)?;
+                    Ok(format!("t.{q} IS NOT DISTINCT FROM s.{q}"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            format!(
+                "DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {staging} AS s WHERE {}); ",
+                same.join(" AND ")
+            )
+        }
+    };
+    let insert = format!("INSERT INTO {target} ({list}) {source}");
+    let conflict = match write {
+        Write::Rows => String::new(),
+        Write::Upsert => {
+            let sets: Vec<String> = columns
+                .iter()
+                .filter(|c| !w.primary_key.contains(&c.0))
+                .map(|c| format!("{0} = EXCLUDED.{0}", c.1))
+                .collect();
+            if sets.is_empty() {
+                format!(" ON CONFLICT ({keys}) DO NOTHING")
+            } else {
+                format!(" ON CONFLICT ({keys}) DO UPDATE SET {}", sets.join(", "))
+            }
+        }
+    };
+    Ok(format!("{delete}{insert}{conflict}"))
 }
 
 /// Streams the frame's batches as binary COPY into `table`: the batches are
@@ -292,14 +330,11 @@ async fn copy_in(
     let types: Vec<PgType> = columns.iter().map(|c| c.2.clone()).collect();
     let (stream, guard) = frame.into_batches()?;
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes>>(4);
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(4);
+    let threads = encode_threads();
     let producer = std::thread::spawn(move || {
         let mut rows = 0u64;
         let mut first = true;
-        for batch in pgcopy::sliced(stream.batches, pgcopy::SLICE_ROWS) {
+        for batch in sliced(stream.batches, SLICE_ROWS) {
             let mut out = Vec::new();
             if first {
                 out.extend_from_slice(pgcopy::HEADER);
