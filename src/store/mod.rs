@@ -13,6 +13,7 @@ mod local;
 mod object;
 mod object_error;
 mod sftp;
+mod ssh;
 
 use std::path::PathBuf;
 use std::sync::Arc;
