@@ -293,7 +293,8 @@ mod tests {
         }
         let e = "upsert".parse::<LoadMode>().unwrap_err();
         assert!(
-            e.message.contains("unknown mode 'upsert' (full-refresh, append"),
+            e.message
+                .contains("unknown mode 'upsert' (full-refresh, append"),
             "{}",
             e.message
         );

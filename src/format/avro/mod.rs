@@ -3,6 +3,7 @@
 //! to and from polars at the edge. Every Avro type and codec reads; see
 //! `write.rs` for what each polars type is written as.
 
+mod blocks;
 mod read;
 mod write;
 

@@ -38,6 +38,7 @@ pub fn read(path: &Path) -> Result<BatchStream> {
     let unreadable = move |shown: &str, e: &dyn std::fmt::Display| {
         Error::data(format!("{shown}: not a readable Avro file ({e})"))
     };
+    super::blocks::check(path).map_err(|e| unreadable(&shown, &e))?;
     let built = std::panic::catch_unwind(|| {
         ReaderBuilder::new()
             .with_batch_size(65_536)
