@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array as _, ArrayRef, AsArray, LargeListArray, ListArray, MapArray, StructArray,
+    Array as _, ArrayRef, AsArray, GenericListArray, MapArray, OffsetSizeTrait, StructArray,
 };
-use arrow::datatypes::{DataType, Field, Fields, Schema};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema};
 
 /// The schema with every map's entries named `key` and `value`.
 pub fn standard_schema(schema: &Schema) -> Arc<Schema> {
@@ -120,32 +120,23 @@ pub fn standard_array(array: &ArrayRef) -> Result<ArrayRef, String> {
                 .collect();
             Arc::new(StructArray::try_new(fields, columns, s.nulls().cloned()).map_err(err)?)
         }
-        DataType::List(f) => {
-            let l = array.as_list::<i32>();
-            let values = standard_array(l.values())?;
-            let f = Arc::new(
-                f.as_ref()
-                    .clone()
-                    .with_data_type(values.data_type().clone()),
-            );
-            Arc::new(
-                ListArray::try_new(f, l.offsets().clone(), values, l.nulls().cloned())
-                    .map_err(err)?,
-            )
-        }
-        DataType::LargeList(f) => {
-            let l = array.as_list::<i64>();
-            let values = standard_array(l.values())?;
-            let f = Arc::new(
-                f.as_ref()
-                    .clone()
-                    .with_data_type(values.data_type().clone()),
-            );
-            Arc::new(
-                LargeListArray::try_new(f, l.offsets().clone(), values, l.nulls().cloned())
-                    .map_err(err)?,
-            )
-        }
+        DataType::List(f) => list::<i32>(array, f)?,
+        DataType::LargeList(f) => list::<i64>(array, f)?,
         _ => array.clone(),
     })
+}
+
+fn list<O: OffsetSizeTrait>(array: &ArrayRef, field: &FieldRef) -> Result<ArrayRef, String> {
+    let l = array.as_list::<O>();
+    let values = standard_array(l.values())?;
+    let field = Arc::new(
+        field
+            .as_ref()
+            .clone()
+            .with_data_type(values.data_type().clone()),
+    );
+    let list =
+        GenericListArray::<O>::try_new(field, l.offsets().clone(), values, l.nulls().cloned())
+            .map_err(|e| e.to_string())?;
+    Ok(Arc::new(list))
 }
