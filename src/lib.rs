@@ -16,6 +16,7 @@ pub mod progress;
 pub mod sink;
 pub mod source;
 pub mod store;
+pub mod stream;
 pub mod transfer;
 pub mod vars;
 

@@ -27,6 +27,12 @@ pub enum Scheme {
     Postgres,
     Mysql,
     Sqlite,
+    /// Streams (src/stream/).
+    Kafka,
+    Mqtt,
+    Nats,
+    /// `topic://DIR`: a local folder standing in for a broker topic.
+    TopicFolder,
 }
 
 impl Scheme {
@@ -39,6 +45,10 @@ impl Scheme {
             "postgres" | "postgresql" => Scheme::Postgres,
             "mysql" | "mariadb" => Scheme::Mysql,
             "sqlite" => Scheme::Sqlite,
+            "kafka" => Scheme::Kafka,
+            "mqtt" => Scheme::Mqtt,
+            "nats" => Scheme::Nats,
+            "topic" => Scheme::TopicFolder,
             _ => return None,
         })
     }
@@ -72,7 +82,7 @@ impl Location {
             let lower = scheme.to_ascii_lowercase();
             let Some(kind) = Scheme::from_url_scheme(&lower) else {
                 return Err(Error::usage(format!(
-                    "{}: unknown location scheme '{scheme}://' (known: file, s3, az, abfs, gs, sftp, postgres, mysql, sqlite)",
+                    "{}: unknown location scheme '{scheme}://' (known: file, s3, az, abfs, gs, sftp, postgres, mysql, sqlite, kafka, mqtt, nats, topic)",
                     redact(text)
                 )));
             };

@@ -12,6 +12,7 @@ mod output;
 mod persist;
 mod run_pipeline;
 mod step;
+mod stream_args;
 mod transfer;
 mod transform;
 

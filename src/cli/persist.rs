@@ -38,7 +38,12 @@ Examples:
   etl ingest presc.csv | etl persist warehouse/ --table prescpipeline.df_presc_final --partition-by delivery_date
   etl persist warehouse/ --table sales -i sales.parquet --mode incremental --primary-key id
   etl persist postgres://etl@db/health --table public.df_presc_final -i presc.parquet --mode truncate
-  etl persist mysql://etl@db/health --table df_city_final -i city.parquet --mode full-refresh --json"
+  etl persist mysql://etl@db/health --table df_city_final -i city.parquet --mode full-refresh --json
+  etl persist kafka://127.0.0.1:9092/water --key sensor_id -i sensors.xlsx
+
+Streams (kafka://, mqtt://, nats://, topic://DIR): one message per row (JSON by default), sent
+with an idempotent producer (Kafka) or QoS 1 (MQTT) or JetStream acknowledgements (NATS); exit 0
+only once every message is confirmed. --table and --mode do not apply."
 )]
 pub struct PersistArgs {
     /// Where to load: a warehouse folder (Hive-style Parquet), sqlite://PATH.db,
@@ -49,7 +54,7 @@ pub struct PersistArgs {
     /// The table: DB.TABLE or TABLE (database `default` in a warehouse; the URL's schema or
     /// database in PostgreSQL and MariaDB).
     #[arg(long, value_name = "NAME")]
-    pub table: String,
+    pub table: Option<String>,
 
     /// full-refresh, append, truncate, incremental or overwrite-partitions.
     #[arg(long, value_name = "MODE", default_value = "append")]
@@ -79,12 +84,22 @@ pub struct PersistArgs {
 
     #[command(flatten)]
     pub read: ReadArgs,
+
+    #[command(flatten)]
+    pub stream: super::stream_args::StreamWriteArgs,
 }
 
 pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
+    let target = Location::parse(&args.target)?;
+    if let Some(url) = super::stream_args::stream_url(&target) {
+        return super::stream_args::persist(&args, url, printer);
+    }
     let request = PersistRequest {
-        target: Location::parse(&args.target)?,
-        table: args.table.clone(),
+        target,
+        table: args
+            .table
+            .clone()
+            .ok_or_else(|| Error::usage("--table NAME is required (the table to load)"))?,
         mode: args.mode.parse::<LoadMode>()?,
         partition_by: args.partition_by.clone(),
         primary_key: args.primary_key.clone(),

@@ -742,6 +742,8 @@ impl StageCtx<'_> {
         #[serde(rename_all = "kebab-case", deny_unknown_fields)]
         struct Target {
             target: String,
+            /// Not used by stream targets (kafka://, mqtt://, nats://, topic://).
+            #[serde(default)]
             table: String,
             #[serde(default)]
             mode: Option<String>,

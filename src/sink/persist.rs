@@ -44,6 +44,11 @@ pub struct DbLoad {
 /// Checks what can be checked without touching the target: used by
 /// `run-pipeline --check` before any I/O.
 pub fn validate(req: &PersistRequest) -> Result<()> {
+    if let Location::Remote(r) = &req.target {
+        if crate::stream::is_stream_scheme(r.scheme) {
+            return crate::stream::produce::validate(&crate::stream::produce::options_for(r)?);
+        }
+    }
     if req.table.is_empty() {
         return Err(Error::usage("the table needs a name"));
     }
@@ -87,6 +92,20 @@ pub fn validate(req: &PersistRequest) -> Result<()> {
 /// left as it was.
 pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
     validate(req)?;
+    if let Location::Remote(r) = &req.target {
+        if crate::stream::is_stream_scheme(r.scheme) {
+            let opts = crate::stream::produce::options_for(r)?;
+            let s = crate::stream::produce(frame, r, &opts)?;
+            return Ok(LoadSummary {
+                target: s.target,
+                mode: "messages".into(),
+                rows: s.rows,
+                partitions: 0,
+                files: 0,
+                seconds: s.seconds,
+            });
+        }
+    }
     let mut frame = frame;
     let schema = frame.schema()?;
     crate::names::require_columns(&schema, &req.primary_key, "--primary-key")?;
