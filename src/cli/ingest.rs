@@ -97,9 +97,6 @@ pub struct IngestArgs {
 }
 
 pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
-    let plan = args.write.plan(std::io::stdout().is_terminal())?;
-    let mut read = args.read.to_options()?;
-    read.row_limit = args.limit;
     let locations = args
         .inputs
         .iter()
@@ -111,6 +108,9 @@ pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
         }
         return super::stream_args::ingest(&args, url, printer);
     }
+    let plan = args.write.plan(std::io::stdout().is_terminal())?;
+    let mut read = args.read.to_options()?;
+    read.row_limit = args.limit;
     let prov = Provenance {
         source_column: args.add_source_column.clone(),
     };

@@ -108,12 +108,13 @@ fn meta_columns(batch: &[&Message]) -> Result<Vec<Column>> {
     );
     let timestamp = Column::new(
         "timestamp".into(),
-        batch.iter().map(|m| m.timestamp).collect::<Vec<Option<i64>>>(),
+        batch
+            .iter()
+            .map(|m| m.timestamp.map(|t| t * 1000))
+            .collect::<Vec<Option<i64>>>(),
     )
-    .cast(&DataType::Datetime(
-        TimeUnit::Milliseconds,
-        Some(TimeZone::UTC),
-    ))?;
+    // Naive UTC: every format etl writes (Avro included) keeps it.
+    .cast(&DataType::Datetime(TimeUnit::Microseconds, None))?;
     let headers = Column::new(
         "headers".into(),
         batch
