@@ -4,7 +4,7 @@
 //! consumer group only when told; an idempotent producer that returns once
 //! every message is acknowledged by all in-sync replicas.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -84,7 +84,8 @@ impl KafkaConsumer {
         c.set("group.id", &opts.group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest");
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "true");
         let consumer: BaseConsumer = c
             .create()
             .map_err(|e| Error::usage(format!("{}: bad Kafka settings ({e})", shown(url))))?;
@@ -144,8 +145,10 @@ impl KafkaConsumer {
 impl Consumer for KafkaConsumer {
     fn next_batch(&mut self, from: &Positions, limits: &Limits) -> Result<(Vec<Message>, bool)> {
         // Where each partition starts and ends for this batch.
+        // The high watermarks only say which partitions have something new;
+        // a partition is done at its end-of-partition event (some brokers,
+        // tansu among them, report a watermark below the last offset).
         let mut next: BTreeMap<i32, i64> = BTreeMap::new();
-        let mut end: BTreeMap<i32, i64> = BTreeMap::new();
         for p in self.partitions.clone() {
             let (low, high) = self
                 .consumer
@@ -158,7 +161,6 @@ impl Consumer for KafkaConsumer {
             .max(low);
             if start < high {
                 next.insert(p, start);
-                end.insert(p, high);
             }
         }
         if next.is_empty() {
@@ -175,7 +177,8 @@ impl Consumer for KafkaConsumer {
         let deadline = Instant::now() + limits.max_wait;
         let mut out = Vec::new();
         let mut bytes = 0u64;
-        while next.iter().any(|(p, o)| *o < end[p]) {
+        let mut at_end: BTreeSet<i32> = BTreeSet::new();
+        while at_end.len() < next.len() {
             if limits.max_messages.is_some_and(|m| out.len() as u64 >= m)
                 || limits.max_bytes.is_some_and(|m| bytes >= m)
             {
@@ -195,12 +198,19 @@ impl Consumer for KafkaConsumer {
             let Some(polled) = self.consumer.poll(left.min(Duration::from_millis(200))) else {
                 continue;
             };
-            let m = polled.map_err(|e| remote(&self.url, "read failed", e))?;
+            let m = match polled {
+                Ok(m) => m,
+                Err(KafkaError::PartitionEOF(p)) => {
+                    at_end.insert(p);
+                    continue;
+                }
+                Err(e) => return Err(remote(&self.url, "read failed", e)),
+            };
             let p = m.partition();
             let Some(expected) = next.get_mut(&p) else {
                 continue;
             };
-            if m.offset() < *expected || m.offset() >= end[&p] {
+            if m.offset() < *expected {
                 continue;
             }
             *expected = m.offset() + 1;

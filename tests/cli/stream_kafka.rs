@@ -43,10 +43,12 @@ fn committed(group: &str, topic: &str) -> i64 {
     python(
         r#"
 import sys, os
-from kafka import KafkaAdminClient
-admin = KafkaAdminClient(bootstrap_servers=os.environ["ETL_TEST_KAFKA_BOOTSTRAP"], request_timeout_ms=10000)
-offs = admin.list_consumer_group_offsets(sys.argv[1])
-print(sum(o.offset for tp, o in offs.items() if tp.topic == sys.argv[2] and o.offset >= 0))
+from kafka import KafkaConsumer, TopicPartition
+c = KafkaConsumer(bootstrap_servers=os.environ["ETL_TEST_KAFKA_BOOTSTRAP"], group_id=sys.argv[1],
+                  enable_auto_commit=False)
+parts = c.partitions_for_topic(sys.argv[2]) or []
+print(sum(c.committed(TopicPartition(sys.argv[2], p)) or 0 for p in parts))
+c.close()
 "#,
         &[group, topic],
     )
@@ -221,7 +223,7 @@ import sys, os, json
 from kafka import KafkaConsumer
 c = KafkaConsumer(sys.argv[1], bootstrap_servers=os.environ["ETL_TEST_KAFKA_BOOTSTRAP"],
                   auto_offset_reset="earliest", consumer_timeout_ms=5000, group_id=None)
-rows = sorted((m.key.decode(), json.loads(m.value)["name"]) for m in c)
+rows = sorted((m.key.decode(), str(json.loads(m.value)["name"])) for m in c)
 print(";".join("%s=%s" % r for r in rows))
 "#,
         &[&topic],
@@ -229,7 +231,7 @@ print(";".join("%s=%s" % r for r in rows))
     let expected = python(
         r#"
 import sys, csv
-rows = sorted((r["id"], r["name"]) for r in csv.DictReader(open(sys.argv[1])))
+rows = sorted((r["id"], str(r["name"] or None)) for r in csv.DictReader(open(sys.argv[1])))
 print(";".join("%s=%s" % r for r in rows))
 "#,
         &[people.to_str().unwrap()],
@@ -245,17 +247,18 @@ import sys, os, io, fastavro
 from kafka import KafkaConsumer
 c = KafkaConsumer(sys.argv[1], bootstrap_servers=os.environ["ETL_TEST_KAFKA_BOOTSTRAP"],
                   auto_offset_reset="earliest", consumer_timeout_ms=5000, group_id=None)
-print(",".join(sorted(r["name"] for m in c for r in fastavro.reader(io.BytesIO(m.value)))))
+print("|".join(sorted(str(r["name"]) for m in c for r in fastavro.reader(io.BytesIO(m.value)))))
 "#,
         &[&topic2],
     );
-    assert_eq!(names.split(',').count(), 6, "{names}");
+    assert_eq!(names.split('|').count(), 6, "{names}");
     // ... and etl reads them back as typed columns.
     let dir = tempdir();
     let back = dir.path().join("back.parquet");
     ok(&["ingest", &u2, "--value-format", "avro", "-o", back.to_str().unwrap()]);
-    let csv = as_csv(&back, &["--select", "id,name"]);
-    assert_eq!(csv.lines().count(), 7, "{csv}");
+    let mut ids: Vec<String> = as_csv(&back, &["--select", "id"]).lines().skip(1).map(String::from).collect();
+    ids.sort();
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
 }
 
 #[test]
