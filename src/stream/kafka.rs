@@ -145,30 +145,23 @@ impl KafkaConsumer {
 impl Consumer for KafkaConsumer {
     fn next_batch(&mut self, from: &Positions, limits: &Limits) -> Result<(Vec<Message>, bool)> {
         // Where each partition starts and ends for this batch.
-        // The high watermarks only say which partitions have something new;
-        // a partition is done at its end-of-partition event (some brokers,
-        // tansu among them, report a watermark below the last offset).
-        let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+        // Every partition is read up to its end-of-partition event. High
+        // watermarks are not used: some brokers (tansu among them) report
+        // one below the last offset.
+        let mut next: BTreeMap<i32, Offset> = BTreeMap::new();
         for p in self.partitions.clone() {
-            let (low, high) = self
-                .consumer
-                .fetch_watermarks(&self.topic, p, METADATA_TIMEOUT)
-                .map_err(|e| remote(&self.url, "broker unreachable", e))?;
             let start = match from.get(&position_key(&self.topic, p)) {
-                Some(o) => *o,
-                None => self.committed()?.get(&p).copied().unwrap_or(low),
-            }
-            .max(low);
-            if start < high {
-                next.insert(p, start);
-            }
-        }
-        if next.is_empty() {
-            return Ok((Vec::new(), true));
+                Some(o) => Offset::Offset(*o),
+                None => match self.committed()?.get(&p) {
+                    Some(o) => Offset::Offset(*o),
+                    None => Offset::Beginning,
+                },
+            };
+            next.insert(p, start);
         }
         let mut tpl = TopicPartitionList::new();
         for (p, o) in &next {
-            tpl.add_partition_offset(&self.topic, *p, Offset::Offset(*o))
+            tpl.add_partition_offset(&self.topic, *p, *o)
                 .map_err(|e| remote(&self.url, "cannot assign", e))?;
         }
         self.consumer
@@ -188,7 +181,7 @@ impl Consumer for KafkaConsumer {
             if left.is_zero() {
                 if out.is_empty() {
                     return Err(Error::io(format!(
-                        "{}: no message arrived within {:?} although the broker reports some (raise --max-wait)",
+                        "{}: the broker sent neither messages nor the end of every partition within {:?} (raise --max-wait)",
                         shown(&self.url),
                         limits.max_wait
                     )));
@@ -210,10 +203,10 @@ impl Consumer for KafkaConsumer {
             let Some(expected) = next.get_mut(&p) else {
                 continue;
             };
-            if m.offset() < *expected {
+            if matches!(expected, Offset::Offset(o) if m.offset() < *o) {
                 continue;
             }
-            *expected = m.offset() + 1;
+            *expected = Offset::Offset(m.offset() + 1);
             let message = Message {
                 key: m.key().map(<[u8]>::to_vec),
                 value: m.payload().map(<[u8]>::to_vec),

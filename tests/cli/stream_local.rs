@@ -36,6 +36,7 @@ fn topic_folder_round_trip_is_exactly_once_across_kill_9() {
             killed += 1;
         }
     }
+    eprintln!("topic folder: killed {killed} of 3 runs mid-way");
     ok(&args);
     // A second produce appends a second segment; the next run reads only it.
     ok(&["persist", &u, "--key", "id", "-i", input.to_str().unwrap()]);
