@@ -104,7 +104,9 @@ pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     if let Some(url) = locations.iter().find_map(super::stream_args::stream_url) {
         if locations.len() > 1 {
-            return Err(Error::usage("a stream input is read alone: one kafka://, mqtt://, nats:// or topic:// location"));
+            return Err(Error::usage(
+                "a stream input is read alone: one kafka://, mqtt://, nats:// or topic:// location",
+            ));
         }
         return super::stream_args::ingest(&args, url, printer);
     }

@@ -167,7 +167,11 @@ impl StreamReadArgs {
 /// once), or one batch to stdout (committed after it is written) or to
 /// the terminal (a preview: nothing committed).
 pub fn ingest(args: &IngestArgs, url: &RemoteUrl, printer: &Printer) -> Result<()> {
-    if args.limit.is_some() || !args.select.is_empty() || args.add_source_column.is_some() || args.add_ingest_time.is_some() {
+    if args.limit.is_some()
+        || !args.select.is_empty()
+        || args.add_source_column.is_some()
+        || args.add_ingest_time.is_some()
+    {
         return Err(Error::unsupported(
             "--limit, --select, --add-source-column and --add-ingest-time with a stream input (use --max-messages; shape the table in the next command)",
         ));
@@ -210,7 +214,9 @@ pub fn ingest(args: &IngestArgs, url: &RemoteUrl, printer: &Printer) -> Result<(
         output,
         write,
         rejects: s.rejects.clone(),
-        follow: s.follow.then(|| s.interval.unwrap_or(Duration::from_secs(5))),
+        follow: s
+            .follow
+            .then(|| s.interval.unwrap_or(Duration::from_secs(5))),
         max_batches: s.batches,
         force: args.write.force,
     };
@@ -223,12 +229,20 @@ pub fn ingest(args: &IngestArgs, url: &RemoteUrl, printer: &Printer) -> Result<(
                 b.batch,
                 b.rows,
                 b.rejected,
-                if files.is_empty() { "-".into() } else { files.join(", ") }
+                if files.is_empty() {
+                    "-".into()
+                } else {
+                    files.join(", ")
+                }
             ),
             serde_json::to_value(b).unwrap_or_default(),
         );
     })?;
-    let positions: Vec<String> = summary.positions.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let positions: Vec<String> = summary
+        .positions
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     printer.info(
         "ingest",
         &format!(
@@ -237,7 +251,11 @@ pub fn ingest(args: &IngestArgs, url: &RemoteUrl, printer: &Printer) -> Result<(
             summary.rejected,
             summary.batches,
             summary.seconds,
-            if positions.is_empty() { "unchanged".into() } else { positions.join(", ") }
+            if positions.is_empty() {
+                "unchanged".into()
+            } else {
+                positions.join(", ")
+            }
         ),
         serde_json::to_value(&summary).unwrap_or_default(),
     );
@@ -284,7 +302,11 @@ fn ingest_to_stdout(
             once.commit()?;
             printer.info(
                 "ingest",
-                &format!("wrote {} rows from {n} messages of {}", s.rows, stream::shown(url)),
+                &format!(
+                    "wrote {} rows from {n} messages of {}",
+                    s.rows,
+                    stream::shown(url)
+                ),
                 serde_json::json!({ "rows": s.rows, "messages": n }),
             );
             Ok(())

@@ -220,7 +220,9 @@ fn run_stage(
                     });
                     record.rows_in = Some(n);
                     record.rows_out = Some(n);
-                    record.outputs.push(manifest::describe(&output.path, Some(n)));
+                    record
+                        .outputs
+                        .push(manifest::describe(&output.path, Some(n)));
                     rows.insert(output.name.clone(), n);
                     return Ok(());
                 }

@@ -90,7 +90,10 @@ impl StateDir {
         let path = self.dir.join(FILE);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Error::data(format!("{}: not a readable checkpoint ({e})", path.display()))
+                Error::data(format!(
+                    "{}: not a readable checkpoint ({e})",
+                    path.display()
+                ))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::from(e).context(path.display())),
@@ -199,7 +202,9 @@ mod tests {
         assert!(!pending_name(&next).exists());
         assert!(target.exists());
         // A second run on the same folder is refused while the lock is held.
-        let e = StateDir::open(&dir.path().join("_checkpoint")).err().unwrap();
+        let e = StateDir::open(&dir.path().join("_checkpoint"))
+            .err()
+            .unwrap();
         assert_eq!(e.kind, ErrorKind::Locked);
     }
 }

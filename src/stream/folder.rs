@@ -70,7 +70,10 @@ fn segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
     })?;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(base) = name.strip_suffix(".ndjson").and_then(|b| b.parse::<i64>().ok()) {
+        if let Some(base) = name
+            .strip_suffix(".ndjson")
+            .and_then(|b| b.parse::<i64>().ok())
+        {
             out.push((base, e.path()));
         }
     }
@@ -143,14 +146,20 @@ impl Consumer for FolderConsumer {
                     return Ok((out, false));
                 }
                 let l: Line = serde_json::from_str(&line).map_err(|e| {
-                    Error::data(format!("{}: line {}: not a message ({e})", path.display(), n + 1))
+                    Error::data(format!(
+                        "{}: line {}: not a message ({e})",
+                        path.display(),
+                        n + 1
+                    ))
                 })?;
                 let value = match (l.value, l.value_base64) {
                     (Some(v), _) => Some(v.into_bytes()),
                     (None, Some(b)) => Some(
                         base64::engine::general_purpose::STANDARD
                             .decode(b)
-                            .map_err(|e| Error::data(format!("{}: line {}: {e}", path.display(), n + 1)))?,
+                            .map_err(|e| {
+                                Error::data(format!("{}: line {}: {e}", path.display(), n + 1))
+                            })?,
                     ),
                     (None, None) => None,
                 };
@@ -215,7 +224,10 @@ impl Producer for FolderProducer {
     fn send(&mut self, key: Option<&[u8]>, value: &[u8]) -> Result<()> {
         let (text, b64) = match std::str::from_utf8(value) {
             Ok(t) => (Some(t.to_string()), None),
-            Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(value))),
+            Err(_) => (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(value)),
+            ),
         };
         let line = Line {
             key: key.map(|k| String::from_utf8_lossy(k).into_owned()),
@@ -255,7 +267,8 @@ impl Producer for FolderProducer {
             None => 0,
         };
         let target = self.dir.join(format!("{next:020}.ndjson"));
-        std::fs::rename(&self.tmp, &target).map_err(|e| Error::from(e).context(target.display()))?;
+        std::fs::rename(&self.tmp, &target)
+            .map_err(|e| Error::from(e).context(target.display()))?;
         crate::sink::cleanup::untrack(&self.tmp);
         sync_dir(&self.dir)?;
         drop(lock);

@@ -71,7 +71,10 @@ pub const DEFAULT_MAX_BYTES: u64 = 128 << 20;
 /// Reads the stream into the output: without `follow`, what is available
 /// now (several batches into a folder when the limits cut it, one batch
 /// into a file); with it, batch after batch until stopped.
-pub fn ingest(req: &IngestRequest, on_batch: &mut dyn FnMut(&BatchSummary)) -> Result<IngestSummary> {
+pub fn ingest(
+    req: &IngestRequest,
+    on_batch: &mut dyn FnMut(&BatchSummary),
+) -> Result<IngestSummary> {
     let started = Instant::now();
     let (state_dir, out_dir) = match &req.output {
         StreamOutput::Folder(dir) => (dir.join("_checkpoint"), dir.clone()),
@@ -208,7 +211,11 @@ fn commit_batch(
     let mut pending = Vec::new();
     let mut files = Vec::new();
     let ext = req.write.format.extension();
-    let write_one = |df: DataFrame, target: PathBuf, opts: &WriteOptions, pending: &mut Vec<Rename>| -> Result<()> {
+    let write_one = |df: DataFrame,
+                     target: PathBuf,
+                     opts: &WriteOptions,
+                     pending: &mut Vec<Rename>|
+     -> Result<()> {
         let tmp = pending_name(&target);
         crate::sink::cleanup::track(&tmp);
         let result = crate::sink::file::write_file(Frame::from_df(df), &tmp, opts)
@@ -218,7 +225,10 @@ fn commit_batch(
             let _ = std::fs::remove_file(&tmp);
             return Err(e.context(target.display()));
         }
-        pending.push(Rename { from: tmp, to: target });
+        pending.push(Rename {
+            from: tmp,
+            to: target,
+        });
         Ok(())
     };
     match &req.output {
@@ -232,7 +242,12 @@ fn commit_batch(
             if let (Some(r), true) = (&req.rejects, n_rejected > 0) {
                 let target = r.join(format!("part-{number:06}.parquet"));
                 refuse_foreign(&target)?;
-                write_one(rejects, target.clone(), &WriteOptions::new(Format::Parquet), &mut pending)?;
+                write_one(
+                    rejects,
+                    target.clone(),
+                    &WriteOptions::new(Format::Parquet),
+                    &mut pending,
+                )?;
                 files.push(target);
             }
         }
@@ -240,7 +255,9 @@ fn commit_batch(
             write_one(rows, path.clone(), &req.write, &mut pending)?;
             files.push(path.clone());
             if let Some(r) = &req.rejects {
-                let format = Format::from_path(r).map(|(f, _)| f).unwrap_or(Format::Parquet);
+                let format = Format::from_path(r)
+                    .map(|(f, _)| f)
+                    .unwrap_or(Format::Parquet);
                 write_one(rejects, r.clone(), &WriteOptions::new(format), &mut pending)?;
                 files.push(r.clone());
             }
@@ -351,7 +368,11 @@ pub struct OneBatch {
     batch: Vec<Message>,
 }
 
-pub fn read_once(source: &RemoteUrl, options: &StreamOptions, read: &ReadOptions) -> Result<OneBatch> {
+pub fn read_once(
+    source: &RemoteUrl,
+    options: &StreamOptions,
+    read: &ReadOptions,
+) -> Result<OneBatch> {
     let mut consumer = open_consumer(source, options)?;
     let limits = Limits {
         max_messages: options.max_messages,

@@ -45,18 +45,31 @@ fn config(url: &RemoteUrl, opts: &StreamOptions) -> Result<ClientConfig> {
     }
     let servers: Vec<String> = hosts
         .split(',')
-        .map(|h| if h.contains(':') { h.to_string() } else { format!("{h}:9092") })
+        .map(|h| {
+            if h.contains(':') {
+                h.to_string()
+            } else {
+                format!("{h}:9092")
+            }
+        })
         .collect();
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", servers.join(","))
         .set("socket.connection.setup.timeout.ms", "10000")
         .set("client.id", "etl");
     if !url.url.username().is_empty() {
-        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         c.set("security.protocol", "SASL_PLAINTEXT")
             .set("sasl.mechanism", "PLAIN")
             .set("sasl.username", decode(url.url.username()))
-            .set("sasl.password", decode(url.url.password().unwrap_or_default()));
+            .set(
+                "sasl.password",
+                decode(url.url.password().unwrap_or_default()),
+            );
     }
     for (k, v) in &opts.properties {
         c.set(k, v);
@@ -96,7 +109,12 @@ impl KafkaConsumer {
             .topics()
             .iter()
             .find(|t| t.name() == topic)
-            .ok_or_else(|| Error::io(format!("{}: the broker does not know topic '{topic}'", shown(url))))?;
+            .ok_or_else(|| {
+                Error::io(format!(
+                    "{}: the broker does not know topic '{topic}'",
+                    shown(url)
+                ))
+            })?;
         if let Some(err) = t.error() {
             return Err(Error::io(format!(
                 "{}: topic '{topic}': {}",
@@ -107,7 +125,10 @@ impl KafkaConsumer {
         let mut partitions: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
         partitions.sort();
         if partitions.is_empty() {
-            return Err(Error::io(format!("{}: topic '{topic}' has no partitions", shown(url))));
+            return Err(Error::io(format!(
+                "{}: topic '{topic}' has no partitions",
+                shown(url)
+            )));
         }
         Ok(KafkaConsumer {
             url: url.clone(),

@@ -39,7 +39,11 @@ pub struct BatchTables {
 }
 
 /// Turns a batch into its table and its rejects table.
-pub fn to_tables(batch: &[Message], opts: &StreamOptions, read: &ReadOptions) -> Result<BatchTables> {
+pub fn to_tables(
+    batch: &[Message],
+    opts: &StreamOptions,
+    read: &ReadOptions,
+) -> Result<BatchTables> {
     let parsed = values::parse(batch, opts, read)?;
     let accepted: Vec<&Message> = parsed.accepted.iter().map(|&i| &batch[i]).collect();
     let mut cols = vec![key_column(&accepted, opts)];
@@ -63,7 +67,11 @@ pub fn to_tables(batch: &[Message], opts: &StreamOptions, read: &ReadOptions) ->
         "value".into(),
         rejected
             .iter()
-            .map(|m| m.value.as_deref().map(|v| String::from_utf8_lossy(v).into_owned()))
+            .map(|m| {
+                m.value
+                    .as_deref()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            })
             .collect::<Vec<_>>(),
     ));
     rcols.extend(meta_columns(&rejected)?);
@@ -88,7 +96,11 @@ fn key_column(batch: &[&Message], opts: &StreamOptions) -> Column {
         "key".into(),
         batch
             .iter()
-            .map(|m| m.key.as_deref().map(|k| String::from_utf8_lossy(k).into_owned()))
+            .map(|m| {
+                m.key
+                    .as_deref()
+                    .map(|k| String::from_utf8_lossy(k).into_owned())
+            })
             .collect::<Vec<_>>(),
     )
 }
@@ -179,18 +191,48 @@ mod tests {
             msg(3, "[1, 2]"),
         ];
         let t = to_tables(&batch, &opts, &ReadOptions::default()).unwrap();
-        let names: Vec<&str> = t.rows.get_column_names().iter().map(|n| n.as_str()).collect();
+        let names: Vec<&str> = t
+            .rows
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
         assert_eq!(
             names,
-            ["key", "ph", "site", "topic", "partition", "offset", "timestamp", "headers"]
+            [
+                "key",
+                "ph",
+                "site",
+                "topic",
+                "partition",
+                "offset",
+                "timestamp",
+                "headers"
+            ]
         );
         assert_eq!(t.rows.column("ph").unwrap().dtype(), &DataType::Float64);
-        let offsets: Vec<i64> = t.rows.column("offset").unwrap().i64().unwrap().into_no_null_iter().collect();
+        let offsets: Vec<i64> = t
+            .rows
+            .column("offset")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
         assert_eq!(offsets, [0, 2]);
         assert_eq!(t.rejects.height(), 2);
-        let reasons = t.rejects.column(REASON_COLUMN).unwrap().str().unwrap().clone();
+        let reasons = t
+            .rejects
+            .column(REASON_COLUMN)
+            .unwrap()
+            .str()
+            .unwrap()
+            .clone();
         assert!(reasons.get(0).unwrap().contains("not JSON"), "{reasons:?}");
-        assert!(reasons.get(1).unwrap().contains("not an object"), "{reasons:?}");
+        assert!(
+            reasons.get(1).unwrap().contains("not an object"),
+            "{reasons:?}"
+        );
         assert_eq!(
             t.rows.column("headers").unwrap().str().unwrap().get(0),
             Some(r#"[{"key":"src","value":"sheet"}]"#)

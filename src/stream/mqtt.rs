@@ -27,10 +27,12 @@ const IDLE: Duration = Duration::from_millis(1000);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn host_port(url: &RemoteUrl) -> Result<(String, u16)> {
-    let host = url
-        .url
-        .host_str()
-        .ok_or_else(|| Error::usage(format!("{}: no host: write mqtt://HOST[:PORT]/TOPIC", shown(url))))?;
+    let host = url.url.host_str().ok_or_else(|| {
+        Error::usage(format!(
+            "{}: no host: write mqtt://HOST[:PORT]/TOPIC",
+            shown(url)
+        ))
+    })?;
     Ok((host.to_string(), url.url.port().unwrap_or(1883)))
 }
 
@@ -66,7 +68,12 @@ fn await_connack(conn: &mut Connection, url: &RemoteUrl) -> Result<bool> {
         match conn.recv_timeout(left) {
             Ok(Ok(Event::Incoming(Incoming::ConnAck(ack)))) => return Ok(ack.session_present),
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(Error::io(format!("{}: broker unreachable ({e})", shown(url)))),
+            Ok(Err(e)) => {
+                return Err(Error::io(format!(
+                    "{}: broker unreachable ({e})",
+                    shown(url)
+                )))
+            }
             Err(_) => {
                 return Err(Error::io(format!(
                     "{}: broker unreachable (no answer within {CONNECT_TIMEOUT:?})",
@@ -116,9 +123,12 @@ impl MqttConsumer {
     fn ack_all(&mut self, publishes: Vec<Publish>) -> Result<()> {
         let mut waiting: Vec<u16> = Vec::new();
         for p in publishes {
-            self.client
-                .ack(&p)
-                .map_err(|e| Error::io(format!("{}: acknowledgement failed ({e})", shown(&self.url))))?;
+            self.client.ack(&p).map_err(|e| {
+                Error::io(format!(
+                    "{}: acknowledgement failed ({e})",
+                    shown(&self.url)
+                ))
+            })?;
             waiting.push(p.pkid);
         }
         let deadline = Instant::now() + CONNECT_TIMEOUT;
@@ -179,7 +189,10 @@ impl Consumer for MqttConsumer {
                         }
                         Ok(Ok(_)) | Err(_) => continue,
                         Ok(Err(e)) => {
-                            return Err(Error::io(format!("{}: connection lost ({e})", shown(&self.url))))
+                            return Err(Error::io(format!(
+                                "{}: connection lost ({e})",
+                                shown(&self.url)
+                            )))
                         }
                     }
                 }

@@ -24,10 +24,12 @@ use crate::location::RemoteUrl;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn server(url: &RemoteUrl) -> Result<String> {
-    let host = url
-        .url
-        .host_str()
-        .ok_or_else(|| Error::usage(format!("{}: no host: write nats://HOST[:PORT]/SUBJECT", shown(url))))?;
+    let host = url.url.host_str().ok_or_else(|| {
+        Error::usage(format!(
+            "{}: no host: write nats://HOST[:PORT]/SUBJECT",
+            shown(url)
+        ))
+    })?;
     Ok(format!("{host}:{}", url.url.port().unwrap_or(4222)))
 }
 
@@ -71,7 +73,11 @@ impl NatsConsumer {
         let (js, stream) = rt.block_on(async {
             let js = connect(url).await?;
             let stream = js.stream_by_subject(subject.clone()).await.map_err(|e| {
-                nats_err(url, &format!("no JetStream stream holds subject '{subject}'"), e)
+                nats_err(
+                    url,
+                    &format!("no JetStream stream holds subject '{subject}'"),
+                    e,
+                )
             })?;
             Ok::<_, Error>((js, stream))
         })?;
@@ -88,7 +94,10 @@ impl NatsConsumer {
     }
 
     /// The durable consumer, positioned at `start` (a stream sequence) when given.
-    async fn durable(&self, start: Option<u64>) -> Result<jetstream::consumer::Consumer<pull::Config>> {
+    async fn durable(
+        &self,
+        start: Option<u64>,
+    ) -> Result<jetstream::consumer::Consumer<pull::Config>> {
         let stream = self
             .js
             .get_stream(&self.stream)
@@ -110,7 +119,8 @@ impl NatsConsumer {
                 None => true,
                 Some(s) => {
                     info.ack_floor.stream_sequence + 1 >= s
-                        && info.delivered.stream_sequence + 1 == s.max(info.ack_floor.stream_sequence + 1)
+                        && info.delivered.stream_sequence + 1
+                            == s.max(info.ack_floor.stream_sequence + 1)
                         && info.num_ack_pending == 0
                 }
             };
@@ -167,7 +177,9 @@ impl Consumer for NatsConsumer {
             let mut last = None;
             while let Some(m) = batch.next().await {
                 let m = m.map_err(|e| nats_err(&url, "read failed", e))?;
-                let info = m.info().map_err(|e| nats_err(&url, "bad message metadata", e))?;
+                let info = m
+                    .info()
+                    .map_err(|e| nats_err(&url, "bad message metadata", e))?;
                 let seq = info.stream_sequence as i64;
                 let ts = (info.published.unix_timestamp_nanos() / 1_000_000) as i64;
                 if start.is_some_and(|s| (seq as u64) < s) {
@@ -252,7 +264,13 @@ impl NatsProducer {
             if js.stream_by_subject(subject.clone()).await.is_err() {
                 let name: String = subject
                     .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
                     .collect();
                 js.get_or_create_stream(jetstream::stream::Config {
                     name,
@@ -280,7 +298,8 @@ impl NatsProducer {
         let n = self.rt.block_on(async move {
             let mut n = 0u64;
             for f in pending {
-                f.await.map_err(|e| nats_err(&url, "message not confirmed", e))?;
+                f.await
+                    .map_err(|e| nats_err(&url, "message not confirmed", e))?;
                 n += 1;
             }
             Ok::<_, Error>(n)

@@ -84,7 +84,11 @@ fn send_batch(p: &mut dyn Producer, df: &mut DataFrame, opts: &StreamOptions) ->
         }
         None => None,
     };
-    let key = |i: usize| keys.as_ref().and_then(|k| k[i].as_deref()).map(str::as_bytes);
+    let key = |i: usize| {
+        keys.as_ref()
+            .and_then(|k| k[i].as_deref())
+            .map(str::as_bytes)
+    };
     match opts.value_format {
         ValueFormat::Json => {
             let mut buf = Vec::new();

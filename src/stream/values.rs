@@ -81,10 +81,7 @@ fn json(batch: &[Message], read: &ReadOptions) -> Result<Parsed> {
                 lines.push(b'\n');
                 accepted.push(i);
             }
-            Ok(other) => rejected.push((
-                i,
-                format!("a JSON {}, not an object", json_kind(&other)),
-            )),
+            Ok(other) => rejected.push((i, format!("a JSON {}, not an object", json_kind(&other)))),
             Err(e) => rejected.push((i, format!("not JSON: {e}"))),
         }
     }
@@ -101,9 +98,12 @@ fn json(batch: &[Message], read: &ReadOptions) -> Result<Parsed> {
     if let Some(s) = &read.schema {
         reader = reader.with_schema_overwrite(s);
     }
-    let mut df = reader
-        .finish()
-        .map_err(|e| Error::data(format!("JSON payloads: {}", crate::error::polars_message(&e))))?;
+    let mut df = reader.finish().map_err(|e| {
+        Error::data(format!(
+            "JSON payloads: {}",
+            crate::error::polars_message(&e)
+        ))
+    })?;
     let casts = crate::format::temporal::casts(&df, read.schema.as_ref());
     if !casts.is_empty() {
         df = df.lazy().with_columns(casts).collect()?;
@@ -159,7 +159,10 @@ fn csv(batch: &[Message], read: &ReadOptions) -> Result<Parsed> {
         }
         let fields = count_fields(record, delimiter, quote);
         let Some(fields) = fields else {
-            rejected.push((i, "not one CSV record (a line break or an open quote)".into()));
+            rejected.push((
+                i,
+                "not one CSV record (a line break or an open quote)".into(),
+            ));
             continue;
         };
         match expected {
@@ -198,10 +201,12 @@ fn csv(batch: &[Message], read: &ReadOptions) -> Result<Parsed> {
         read.infer_rows,
         None,
     )?;
-    let df = scan
-        .lf
-        .collect()
-        .map_err(|e| Error::data(format!("CSV payloads: {}", crate::error::polars_message(&e))))?;
+    let df = scan.lf.collect().map_err(|e| {
+        Error::data(format!(
+            "CSV payloads: {}",
+            crate::error::polars_message(&e)
+        ))
+    })?;
     check_height(&df, accepted.len())?;
     Ok(Parsed {
         accepted,
@@ -232,9 +237,10 @@ const AVRO_MAGIC: &[u8] = b"Obj\x01";
 /// writes), or raw datums of the schema in `--value-schema`.
 fn avro(batch: &[Message], opts: &StreamOptions) -> Result<Parsed> {
     let schema = match &opts.value_schema {
-        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
-            Error::from(e).context(format!("--value-schema {}", p.display()))
-        })?),
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| Error::from(e).context(format!("--value-schema {}", p.display())))?,
+        ),
         None => None,
     };
     let mut accepted = Vec::new();
@@ -260,7 +266,10 @@ fn avro(batch: &[Message], opts: &StreamOptions) -> Result<Parsed> {
             Ok(df) if df.height() == 1 => {
                 if let Some(first) = frames.first() {
                     if first.schema() != df.schema() {
-                        rejected.push((i, "Avro schema differs from the batch's first message".into()));
+                        rejected.push((
+                            i,
+                            "Avro schema differs from the batch's first message".into(),
+                        ));
                         continue;
                     }
                 }

@@ -34,7 +34,12 @@ for i in range(n):
 p.flush(30)
 p.close()
 "#,
-        &[topic, &partitions.to_string(), &n.to_string(), &format!("{bad:?}")],
+        &[
+            topic,
+            &partitions.to_string(),
+            &n.to_string(),
+            &format!("{bad:?}"),
+        ],
     );
 }
 
@@ -127,7 +132,11 @@ fn kafka_ingest_is_exactly_once_across_kill_9() {
     ok(&args);
     let ids = ids_in(&out);
     assert_eq!(ids.len(), n, "exactly N rows");
-    assert_eq!(ids, (0..n as i64).collect::<Vec<_>>(), "no gap, no duplicate");
+    assert_eq!(
+        ids,
+        (0..n as i64).collect::<Vec<_>>(),
+        "no gap, no duplicate"
+    );
     assert!(leftovers(&out).is_empty());
     assert_eq!(committed(&group, &topic), n as i64);
     // Nothing new: a run adds no part and keeps the positions.
@@ -146,7 +155,10 @@ fn kafka_ingest_is_exactly_once_across_kill_9() {
         .map(|v| v.as_i64().unwrap())
         .sum();
     assert_eq!(total, n as i64);
-    assert!(killed > 0, "no run was interrupted: the kill test tested nothing");
+    assert!(
+        killed > 0,
+        "no run was interrupted: the kill test tested nothing"
+    );
 }
 
 #[test]
@@ -163,21 +175,48 @@ fn kafka_rejects_carry_the_reason_and_bad_payloads_move_nothing_without_them() {
     let u = url(&topic);
     // Without --rejects: exit 1, no output, no offset moved.
     let r = fails(
-        &["ingest", &u, "--group", &group, "--value-format", "json", "-o", out.to_str().unwrap()],
+        &[
+            "ingest",
+            &u,
+            "--group",
+            &group,
+            "--value-format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+        ],
         1,
     );
-    assert!(r.stderr.contains("2 payloads do not parse as json"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("2 payloads do not parse as json"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("first at offset 3"), "{}", r.stderr);
     assert!(!out.exists());
     assert_eq!(committed(&group, &topic), 0);
     ok(&[
-        "ingest", &u, "--group", &group, "--value-format", "json", "-o",
-        out.to_str().unwrap(), "--rejects", rej.to_str().unwrap(),
+        "ingest",
+        &u,
+        "--group",
+        &group,
+        "--value-format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+        "--rejects",
+        rej.to_str().unwrap(),
     ]);
-    let csv = as_csv(&out, &["--select", "key,id,reading,topic,partition,offset,headers"]);
+    let csv = as_csv(
+        &out,
+        &["--select", "key,id,reading,topic,partition,offset,headers"],
+    );
     assert_eq!(csv.lines().count(), 9, "{csv}");
     assert!(csv.contains(r#"k1,1,0.1,"#), "{csv}");
-    assert!(csv.contains(r#""[{""key"":""src"",""value"":""test""}]""#), "{csv}");
+    assert!(
+        csv.contains(r#""[{""key"":""src"",""value"":""test""}]""#),
+        "{csv}"
+    );
     let bad = as_csv(&rej, &["--select", "offset,value,reject_reason"]);
     let lines: Vec<&str> = bad.lines().collect();
     assert_eq!(lines.len(), 3, "{bad}");
@@ -201,7 +240,9 @@ fn kafka_down_is_a_clear_io_error_and_moves_nothing() {
     assert!(r.stderr.contains("broker unreachable"), "{}", r.stderr);
     assert!(r.stderr.contains(&u), "{}", r.stderr);
     assert!(!out.join("_checkpoint/checkpoint.json").exists());
-    assert!(files_under(&out).iter().all(|f| f.starts_with("_checkpoint/")));
+    assert!(files_under(&out)
+        .iter()
+        .all(|f| f.starts_with("_checkpoint/")));
     let people = fixture("formats/people.csv");
     let r = fails(&["persist", &u, "-i", people.to_str().unwrap()], 3);
     assert!(r.stderr.contains("broker unreachable"), "{}", r.stderr);
@@ -240,7 +281,14 @@ print(";".join("%s=%s" % r for r in rows))
     // Avro payloads: each a container file any Avro reader opens.
     let topic2 = unique("avro");
     let u2 = url(&topic2);
-    ok(&["persist", &u2, "--value-format", "avro", "-i", people.to_str().unwrap()]);
+    ok(&[
+        "persist",
+        &u2,
+        "--value-format",
+        "avro",
+        "-i",
+        people.to_str().unwrap(),
+    ]);
     let names = python(
         r#"
 import sys, os, io, fastavro
@@ -255,8 +303,19 @@ print("|".join(sorted(str(r["name"]) for m in c for r in fastavro.reader(io.Byte
     // ... and etl reads them back as typed columns.
     let dir = tempdir();
     let back = dir.path().join("back.parquet");
-    ok(&["ingest", &u2, "--value-format", "avro", "-o", back.to_str().unwrap()]);
-    let mut ids: Vec<String> = as_csv(&back, &["--select", "id"]).lines().skip(1).map(String::from).collect();
+    ok(&[
+        "ingest",
+        &u2,
+        "--value-format",
+        "avro",
+        "-o",
+        back.to_str().unwrap(),
+    ]);
+    let mut ids: Vec<String> = as_csv(&back, &["--select", "id"])
+        .lines()
+        .skip(1)
+        .map(String::from)
+        .collect();
     ids.sort();
     assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
 }

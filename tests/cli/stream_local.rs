@@ -27,8 +27,16 @@ fn topic_folder_round_trip_is_exactly_once_across_kill_9() {
     assert_eq!(visible, ["00000000000000000000.ndjson"]);
     let out = dir.path().join("bronze");
     let args = [
-        "ingest", u.as_str(), "--value-format", "json", "--max-messages", "300", "-o",
-        out.to_str().unwrap(), "--batches", "1000",
+        "ingest",
+        u.as_str(),
+        "--value-format",
+        "json",
+        "--max-messages",
+        "300",
+        "-o",
+        out.to_str().unwrap(),
+        "--batches",
+        "1000",
     ];
     let mut killed = 0;
     for _ in 0..3 {
@@ -51,7 +59,10 @@ print(t.num_rows, len(set(offsets)), min(offsets), max(offsets), set(ids.values(
 "#,
         &[out.to_str().unwrap()],
     );
-    assert_eq!(counts, "10000 10000 0 9999 {2} 5000", "killed {killed} times");
+    assert_eq!(
+        counts, "10000 10000 0 9999 {2} 5000",
+        "killed {killed} times"
+    );
     let group: serde_json::Value =
         serde_json::from_slice(&std::fs::read(topic.join("_groups/etl.json")).unwrap()).unwrap();
     assert_eq!(group["next"], 10000);
@@ -62,12 +73,24 @@ print(t.num_rows, len(set(offsets)), min(offsets), max(offsets), set(ids.values(
 fn stream_ingest_refuses_what_it_cannot_do() {
     let dir = tempdir();
     let missing = topic_url(&dir.path().join("nothing-here"));
-    let r = fails(&["ingest", &missing, "-o", dir.path().join("o/").to_str().unwrap()], 3);
+    let r = fails(
+        &[
+            "ingest",
+            &missing,
+            "-o",
+            dir.path().join("o/").to_str().unwrap(),
+        ],
+        3,
+    );
     assert!(r.stderr.contains("no such topic folder"), "{}", r.stderr);
     let r = fails(&["ingest", &missing, "--limit", "3"], 2);
     assert!(r.stderr.contains("not supported yet"), "{}", r.stderr);
     let r = fails(&["head", &missing], 2);
-    assert!(r.stderr.contains("read a stream with `etl ingest`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("read a stream with `etl ingest`"),
+        "{}",
+        r.stderr
+    );
     let r = fails(&["ingest", "kafka://h/t?grup=x", "-o", "x/"], 2);
     assert!(r.stderr.contains("unknown option 'grup'"), "{}", r.stderr);
 }

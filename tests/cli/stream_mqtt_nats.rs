@@ -14,7 +14,12 @@ fn mosquitto_pub(port: &str, topic: &str, lines: &str) {
         .stdin(Stdio::piped())
         .spawn()
         .expect("mosquitto_pub");
-    child.stdin.take().unwrap().write_all(lines.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
     assert!(child.wait().unwrap().success());
 }
 
@@ -36,8 +41,18 @@ fn mqtt_ingest_is_exactly_once_across_kill_9() {
     let dir = tempdir();
     let out = dir.path().join("bronze");
     let args = [
-        "ingest", u.as_str(), "--group", group.as_str(), "--value-format", "json",
-        "--max-messages", "100", "-o", out.to_str().unwrap(), "--batches", "1000",
+        "ingest",
+        u.as_str(),
+        "--group",
+        group.as_str(),
+        "--value-format",
+        "json",
+        "--max-messages",
+        "100",
+        "-o",
+        out.to_str().unwrap(),
+        "--batches",
+        "1000",
     ];
     // The first run opens the persistent session (nothing to read yet).
     let r = ok(&args);
@@ -53,7 +68,11 @@ fn mqtt_ingest_is_exactly_once_across_kill_9() {
     eprintln!("mqtt: killed {killed} of 3 runs mid-way");
     ok(&args);
     let ids = ids_in(&out);
-    assert_eq!(ids, (0..n as i64).collect::<Vec<_>>(), "killed {killed} times");
+    assert_eq!(
+        ids,
+        (0..n as i64).collect::<Vec<_>>(),
+        "killed {killed} times"
+    );
     // Messages published while no etl runs wait in the session.
     mosquitto_pub(&port, &topic, &json_lines(n, n + 10));
     ok(&args);
@@ -68,7 +87,21 @@ fn mqtt_persist_publishes_confirmed_messages() {
     let port = var("ETL_TEST_MQTT_PORT");
     let topic = unique("out");
     let sub = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &port, "-t", &format!("{topic}/#"), "-q", "1", "-C", "6", "-v", "-W", "20"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-t",
+            &format!("{topic}/#"),
+            "-q",
+            "1",
+            "-C",
+            "6",
+            "-v",
+            "-W",
+            "20",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("mosquitto_sub");
@@ -80,15 +113,29 @@ fn mqtt_persist_publishes_confirmed_messages() {
     let text = String::from_utf8_lossy(&got.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 6, "{text}");
-    assert!(lines.iter().any(|l| l.starts_with(&format!("{topic}/1 {{\"id\":1,"))), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("{topic}/1 {{\"id\":1,"))),
+        "{text}"
+    );
 }
 
 #[test]
 fn mqtt_down_is_an_io_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempdir();
     let r = fails(
-        &["ingest", &format!("mqtt://127.0.0.1:{port}/x"), "-o", dir.path().join("o/").to_str().unwrap()],
+        &[
+            "ingest",
+            &format!("mqtt://127.0.0.1:{port}/x"),
+            "-o",
+            dir.path().join("o/").to_str().unwrap(),
+        ],
         3,
     );
     assert!(r.stderr.contains("broker unreachable"), "{}", r.stderr);
@@ -127,8 +174,18 @@ fn nats_ingest_is_exactly_once_across_kill_9() {
     let dir = tempdir();
     let out = dir.path().join("bronze");
     let args = [
-        "ingest", u.as_str(), "--group", "bronze", "--value-format", "json", "--max-messages", "150",
-        "-o", out.to_str().unwrap(), "--batches", "1000",
+        "ingest",
+        u.as_str(),
+        "--group",
+        "bronze",
+        "--value-format",
+        "json",
+        "--max-messages",
+        "150",
+        "-o",
+        out.to_str().unwrap(),
+        "--batches",
+        "1000",
     ];
     let mut killed = 0;
     for _ in 0..3 {
@@ -138,7 +195,11 @@ fn nats_ingest_is_exactly_once_across_kill_9() {
     }
     eprintln!("nats: killed {killed} of 3 runs mid-way");
     ok(&args);
-    assert_eq!(ids_in(&out), (0..n as i64).collect::<Vec<_>>(), "killed {killed} times");
+    assert_eq!(
+        ids_in(&out),
+        (0..n as i64).collect::<Vec<_>>(),
+        "killed {killed} times"
+    );
     nats_publish(&subject, n, n + 5);
     ok(&args);
     assert_eq!(ids_in(&out).len(), n + 5);
