@@ -77,6 +77,11 @@ fn config(url: &RemoteUrl, opts: &StreamOptions) -> Result<ClientConfig> {
     Ok(c)
 }
 
+fn prefetch_kb(opts: &StreamOptions) -> u64 {
+    let bytes = opts.max_bytes.unwrap_or(super::ingest::DEFAULT_MAX_BYTES);
+    (bytes / 1024 / 2).clamp(8192, 65536)
+}
+
 fn remote(url: &RemoteUrl, what: &str, e: KafkaError) -> Error {
     Error::io(format!("{}: {what} ({e})", shown(url)))
 }
@@ -98,7 +103,10 @@ impl KafkaConsumer {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .set("enable.partition.eof", "true");
+            .set("enable.partition.eof", "true")
+            // librdkafka prefetches up to 64 MB per partition by default: keep
+            // its queue within the batch bound, so memory follows --max-bytes.
+            .set("queued.max.messages.kbytes", prefetch_kb(opts).to_string());
         let consumer: BaseConsumer = c
             .create()
             .map_err(|e| Error::usage(format!("{}: bad Kafka settings ({e})", shown(url))))?;

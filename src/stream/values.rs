@@ -67,9 +67,8 @@ fn text(batch: &[Message]) -> Result<Parsed> {
 }
 
 fn json(batch: &[Message], read: &ReadOptions) -> Result<Parsed> {
-    let mut accepted = Vec::new();
+    let mut records = Vec::new();
     let mut rejected = Vec::new();
-    let mut lines = Vec::new();
     for (i, m) in batch.iter().enumerate() {
         let Some(v) = m.value.as_deref() else {
             rejected.push((i, "no payload (a tombstone)".to_string()));
@@ -77,43 +76,84 @@ fn json(batch: &[Message], read: &ReadOptions) -> Result<Parsed> {
         };
         match serde_json::from_slice::<serde_json::Value>(v) {
             Ok(obj @ serde_json::Value::Object(_)) => {
-                serde_json::to_writer(&mut lines, &obj).map_err(|e| Error::data(e.to_string()))?;
-                lines.push(b'\n');
-                accepted.push(i);
+                let line = serde_json::to_vec(&obj).map_err(|e| Error::data(e.to_string()))?;
+                records.push((i, line));
             }
             Ok(other) => rejected.push((i, format!("a JSON {}, not an object", json_kind(&other)))),
             Err(e) => rejected.push((i, format!("not JSON: {e}"))),
         }
     }
-    if accepted.is_empty() {
-        return Ok(Parsed {
-            accepted,
-            rejected,
-            columns: DataFrame::empty(),
-        });
+    parse_records(records, rejected, &|lines: &[u8]| {
+        let mut reader = JsonReader::new(Cursor::new(lines.to_vec()))
+            .with_json_format(JsonFormat::JsonLines)
+            .infer_schema_len(None);
+        if let Some(s) = &read.schema {
+            reader = reader.with_schema_overwrite(s);
+        }
+        let mut df = reader.finish().map_err(|e| Error::data(short(&e)))?;
+        let casts = crate::format::temporal::casts(&df, read.schema.as_ref());
+        if !casts.is_empty() {
+            df = df.lazy().with_columns(casts).collect()?;
+        }
+        Ok(df)
+    })
+}
+
+/// Parses the records together; when that fails, sets aside each record
+/// that fails on its own, with the reason, and parses the rest.
+fn parse_records(
+    records: Vec<(usize, Vec<u8>)>,
+    mut rejected: Vec<(usize, String)>,
+    parse: &dyn Fn(&[u8]) -> Result<DataFrame>,
+) -> Result<Parsed> {
+    let join = |rs: &[(usize, Vec<u8>)]| {
+        let mut text = Vec::new();
+        for (_, r) in rs {
+            text.extend_from_slice(r);
+            text.push(b'\n');
+        }
+        text
+    };
+    let (good, df) = if records.is_empty() {
+        (records, DataFrame::empty())
+    } else {
+        match parse(&join(&records)) {
+            Ok(df) => (records, df),
+            Err(whole) => {
+                let mut good = Vec::new();
+                for (i, r) in records {
+                    match parse(&join(std::slice::from_ref(&(i, r.clone())))) {
+                        Ok(_) => good.push((i, r)),
+                        Err(e) => rejected.push((i, e.message)),
+                    }
+                }
+                let df = if good.is_empty() {
+                    DataFrame::empty()
+                } else {
+                    parse(&join(&good)).map_err(|_| whole)?
+                };
+                (good, df)
+            }
+        }
+    };
+    if !good.is_empty() {
+        check_height(&df, good.len())?;
     }
-    let mut reader = JsonReader::new(Cursor::new(lines))
-        .with_json_format(JsonFormat::JsonLines)
-        .infer_schema_len(None);
-    if let Some(s) = &read.schema {
-        reader = reader.with_schema_overwrite(s);
-    }
-    let mut df = reader.finish().map_err(|e| {
-        Error::data(format!(
-            "JSON payloads: {}",
-            crate::error::polars_message(&e)
-        ))
-    })?;
-    let casts = crate::format::temporal::casts(&df, read.schema.as_ref());
-    if !casts.is_empty() {
-        df = df.lazy().with_columns(casts).collect()?;
-    }
-    check_height(&df, accepted.len())?;
+    rejected.sort_by_key(|(i, _)| *i);
     Ok(Parsed {
-        accepted,
+        accepted: good.iter().map(|(i, _)| *i).collect(),
         rejected,
         columns: df,
     })
+}
+
+/// The first sentence of a reader's error: no hints about its own options.
+fn short(e: &PolarsError) -> String {
+    let m = crate::error::polars_message(e);
+    match m.find(" The current offset") {
+        Some(i) => m[..i].to_string(),
+        None => m,
+    }
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {
@@ -143,9 +183,8 @@ fn csv(batch: &[Message], read: &ReadOptions) -> Result<Parsed> {
     let delimiter = read.csv.delimiter.unwrap_or(b',');
     let quote = read.csv.quote;
     let mut expected = read.schema.as_ref().map(|s| s.len());
-    let mut accepted = Vec::new();
+    let mut records = Vec::new();
     let mut rejected = Vec::new();
-    let mut text = Vec::new();
     for (i, m) in batch.iter().enumerate() {
         let Some(v) = m.value.as_deref() else {
             rejected.push((i, "no payload (a tombstone)".to_string()));
@@ -173,45 +212,27 @@ fn csv(batch: &[Message], read: &ReadOptions) -> Result<Parsed> {
             None => expected = Some(fields),
             _ => {}
         }
-        text.extend_from_slice(record);
-        text.push(b'\n');
-        accepted.push(i);
+        records.push((i, record.to_vec()));
     }
-    if accepted.is_empty() {
-        return Ok(Parsed {
-            accepted,
-            rejected,
-            columns: DataFrame::empty(),
-        });
-    }
-    let mut tmp = tempfile::Builder::new()
-        .prefix("etl-stream-")
-        .suffix(".csv")
-        .tempfile()?;
-    tmp.write_all(&text)?;
-    tmp.flush()?;
     let mut opts = read.csv.clone();
     opts.has_header = false;
     opts.delimiter = Some(delimiter);
-    let scan = crate::format::csv::scan(
-        tmp.path(),
-        Codec::None,
-        &opts,
-        read.schema.as_ref(),
-        read.infer_rows,
-        None,
-    )?;
-    let df = scan.lf.collect().map_err(|e| {
-        Error::data(format!(
-            "CSV payloads: {}",
-            crate::error::polars_message(&e)
-        ))
-    })?;
-    check_height(&df, accepted.len())?;
-    Ok(Parsed {
-        accepted,
-        rejected,
-        columns: df,
+    parse_records(records, rejected, &|text: &[u8]| {
+        let mut tmp = tempfile::Builder::new()
+            .prefix("etl-stream-")
+            .suffix(".csv")
+            .tempfile()?;
+        tmp.write_all(text)?;
+        tmp.flush()?;
+        let scan = crate::format::csv::scan(
+            tmp.path(),
+            Codec::None,
+            &opts,
+            read.schema.as_ref(),
+            read.infer_rows,
+            None,
+        )?;
+        scan.lf.collect().map_err(|e| Error::data(short(&e)))
     })
 }
 

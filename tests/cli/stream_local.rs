@@ -157,3 +157,36 @@ print(c.execute("select count(*), sum(readings) from water_hourly").fetchone())
     );
     assert_eq!(db, "(72, 285)");
 }
+
+#[test]
+fn csv_payloads_parse_with_a_schema_and_bad_records_are_rejected() {
+    let dir = tempdir();
+    let u = topic_url(&dir.path().join("t"));
+    let input = csv_in(
+        dir.path(),
+        "in.csv",
+        "value\n\"1,ph,7.2\"\n\"2,ph,bad\"\n\"3,ph\"\n\"4,do,9.5\"\n",
+    );
+    ok(&["persist", &u, "--value-format", "text", "-i", &input]);
+    let out = dir.path().join("out.csv");
+    let rej = dir.path().join("rej.csv");
+    ok(&[
+        "ingest",
+        &u,
+        "--value-format",
+        "csv",
+        "--schema",
+        "id:int,kind:str,v:float",
+        "--rejects",
+        rej.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let rows = as_csv(&out, &["--select", "id,kind,v,offset"]);
+    assert_eq!(rows, "id,kind,v,offset\n1,ph,7.2,0\n4,do,9.5,3\n");
+    let bad = as_csv(&rej, &["--select", "offset,reject_reason"]);
+    assert_eq!(
+        bad,
+        "offset,reject_reason\n1,could not parse `bad` as dtype `f64` at column 'v' (column number 3)\n2,\"2 fields, expected 3\"\n"
+    );
+}
