@@ -86,6 +86,7 @@ impl Location {
                     redact(text)
                 )));
             };
+            let text = &kafka_broker_list(kind, text);
             let url = url::Url::parse(text)
                 .map_err(|e| Error::usage(format!("{}: not a valid URL ({e})", redact(text))))?;
             return Ok(Location::Remote(RemoteUrl { scheme: kind, url }));
@@ -115,6 +116,23 @@ impl fmt::Display for Location {
             Location::Remote(r) => f.write_str(&redact(r.url.as_str())),
         }
     }
+}
+
+/// `kafka://b1:9092,b2:9092/topic` is not a URL: it becomes
+/// `kafka://b1:9092/topic?bootstrap.servers=b1:9092,b2:9092`.
+fn kafka_broker_list(kind: Scheme, text: &str) -> String {
+    let (head, rest) = text.split_once("://").unwrap_or((text, ""));
+    let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let (user, hosts) = match authority.rsplit_once('@') {
+        Some((u, h)) => (format!("{u}@"), h),
+        None => (String::new(), authority),
+    };
+    if kind != Scheme::Kafka || !hosts.contains(',') {
+        return text.to_string();
+    }
+    let first = hosts.split(',').next().unwrap_or_default();
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{head}://{user}{first}{path}{sep}bootstrap.servers={hosts}")
 }
 
 /// Hides the password of a URL: `postgres://etl:***@host/db`. Applied to
@@ -152,6 +170,15 @@ mod tests {
             Location::Remote(r) => assert_eq!(r.scheme, Scheme::S3),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn kafka_broker_lists_go_to_the_query() {
+        let loc = Location::parse("kafka://a:9092,b:9093/water?group=g").unwrap();
+        assert_eq!(
+            loc.to_string(),
+            "kafka://a:9092/water?group=g&bootstrap.servers=a:9092,b:9093"
+        );
     }
 
     #[test]

@@ -190,3 +190,57 @@ fn csv_payloads_parse_with_a_schema_and_bad_records_are_rejected() {
         "offset,reject_reason\n1,could not parse `bad` as dtype `f64` at column 'v' (column number 3)\n2,\"2 fields, expected 3\"\n"
     );
 }
+
+#[test]
+fn follow_writes_a_part_per_batch_until_interrupted() {
+    let dir = tempdir();
+    let u = topic_url(&dir.path().join("t"));
+    let input = numbered_csv(dir.path(), 50);
+    ok(&["persist", &u, "-i", input.to_str().unwrap()]);
+    let out = dir.path().join("landing");
+    let mut child = etl()
+        .args([
+            "ingest",
+            &u,
+            "--value-format",
+            "json",
+            "--follow",
+            "--interval",
+            "100ms",
+        ])
+        .args(["-o", out.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let parts = |n: usize| {
+        for _ in 0..100 {
+            let found = files_under(&out)
+                .iter()
+                .filter(|f| f.starts_with("part-"))
+                .count();
+            if found >= n {
+                return found;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        0
+    };
+    assert_eq!(parts(1), 1);
+    ok(&["persist", &u, "-i", input.to_str().unwrap()]);
+    assert_eq!(parts(2), 2, "a second batch arrives while following");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, 130, "{}", r.stderr);
+    assert_eq!(
+        files_under(&out)
+            .iter()
+            .filter(|f| f.starts_with("part-"))
+            .collect::<Vec<_>>(),
+        ["part-000000.parquet", "part-000001.parquet"]
+    );
+    let rows = as_csv(&out, &["--select", "id"]);
+    assert_eq!(rows.lines().count(), 101);
+}
