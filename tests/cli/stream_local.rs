@@ -198,7 +198,7 @@ fn follow_writes_a_part_per_batch_until_interrupted() {
     let input = numbered_csv(dir.path(), 50);
     ok(&["persist", &u, "-i", input.to_str().unwrap()]);
     let out = dir.path().join("landing");
-    let mut child = etl()
+    let child = etl()
         .args([
             "ingest",
             &u,
