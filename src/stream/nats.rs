@@ -110,27 +110,24 @@ impl NatsConsumer {
             deliver_policy: deliver,
             ..Default::default()
         };
+        let mut start = start;
         if let Ok(mut existing) = stream.get_consumer::<pull::Config>(&self.group).await {
             let info = existing
                 .info()
                 .await
                 .map_err(|e| nats_err(&self.url, "consumer unavailable", e))?;
-            let fits = match start {
-                None => true,
-                Some(s) => {
-                    info.ack_floor.stream_sequence + 1 >= s
-                        && info.delivered.stream_sequence + 1
-                            == s.max(info.ack_floor.stream_sequence + 1)
-                        && info.num_ack_pending == 0
-                }
-            };
-            if fits {
+            // Without a checkpoint, the group's acknowledged floor is the start.
+            // Messages delivered but not acknowledged (a crashed run) must be
+            // read again now: acking a later one would ack them too (ack-all).
+            let want = start.unwrap_or(info.ack_floor.stream_sequence + 1);
+            if info.delivered.stream_sequence + 1 == want && info.num_ack_pending == 0 {
                 return Ok(existing);
             }
             stream
                 .delete_consumer(&self.group)
                 .await
                 .map_err(|e| nats_err(&self.url, "cannot reposition the consumer", e))?;
+            start = Some(want);
         }
         let deliver = match start {
             Some(s) => DeliverPolicy::ByStartSequence { start_sequence: s },

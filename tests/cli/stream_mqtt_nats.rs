@@ -187,6 +187,21 @@ fn nats_ingest_is_exactly_once_across_kill_9() {
         "--batches",
         "1000",
     ];
+    // A consumer that took messages and died before acknowledging them (as a
+    // crashed run would): they are read again, not skipped.
+    python(
+        r#"
+import sys, os, asyncio, nats
+async def main():
+    nc = await nats.connect(os.environ["ETL_TEST_NATS_URL"])
+    sub = await nc.jetstream().pull_subscribe(sys.argv[1], durable="bronze")
+    msgs = await sub.fetch(100, timeout=5)
+    assert len(msgs) == 100
+    await nc.close()
+asyncio.run(main())
+"#,
+        &[&subject],
+    );
     let mut killed = 0;
     for _ in 0..3 {
         if kill_after(&args, fastrand::u64(30..500)) {
