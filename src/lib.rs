@@ -7,8 +7,9 @@
 //!   → store (bytes at a location) → format (bytes ⇄ frames) → frame
 //!   → transfer (store → store, and spooling of remote tables) → db
 //!   → source (locations → frames) → ops (pure frame → frame)
-//!   → sink (files, warehouse, persist dispatch) → step (inputs → ops →
-//!   rejects → output) → inspect → pipeline.
+//!   → sink (files, warehouse, table stores) → stream (kafka, mqtt, nats:
+//!   checkpointed batches in, messages out) → step (inputs → ops → rejects
+//!   → output) → inspect → pipeline.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cleanup;
@@ -28,6 +29,7 @@ pub mod sink;
 pub mod source;
 pub mod step;
 pub mod store;
+pub mod stream;
 pub mod transfer;
 pub mod vars;
 

@@ -27,6 +27,12 @@ pub enum Scheme {
     Postgres,
     Mysql,
     Sqlite,
+    /// Streams (src/stream/).
+    Kafka,
+    Mqtt,
+    Nats,
+    /// `topic://DIR`: a local folder standing in for a broker topic.
+    TopicFolder,
 }
 
 impl Scheme {
@@ -39,6 +45,10 @@ impl Scheme {
             "postgres" | "postgresql" => Scheme::Postgres,
             "mysql" | "mariadb" => Scheme::Mysql,
             "sqlite" => Scheme::Sqlite,
+            "kafka" => Scheme::Kafka,
+            "mqtt" => Scheme::Mqtt,
+            "nats" => Scheme::Nats,
+            "topic" => Scheme::TopicFolder,
             _ => return None,
         })
     }
@@ -72,10 +82,11 @@ impl Location {
             let lower = scheme.to_ascii_lowercase();
             let Some(kind) = Scheme::from_url_scheme(&lower) else {
                 return Err(Error::usage(format!(
-                    "{}: unknown location scheme '{scheme}://' (known: file, s3, az, abfs, gs, sftp, postgres, mysql, sqlite)",
+                    "{}: unknown location scheme '{scheme}://' (known: file, s3, az, abfs, gs, sftp, postgres, mysql, sqlite, kafka, mqtt, nats, topic)",
                     redact(text)
                 )));
             };
+            let text = &kafka_broker_list(kind, text);
             let url = url::Url::parse(text)
                 .map_err(|e| Error::usage(format!("{}: not a valid URL ({e})", redact(text))))?;
             return Ok(Location::Remote(RemoteUrl { scheme: kind, url }));
@@ -101,6 +112,11 @@ impl Location {
         matches!(self, Location::Remote(r) if matches!(r.scheme, Scheme::S3 | Scheme::Azure | Scheme::Gcs | Scheme::Sftp))
     }
 
+    /// A message stream (kafka://, mqtt://, nats://, topic://).
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Location::Remote(r) if matches!(r.scheme, Scheme::Kafka | Scheme::Mqtt | Scheme::Nats | Scheme::TopicFolder))
+    }
+
     /// A database (postgres://, mysql://, sqlite://).
     pub fn is_database(&self) -> bool {
         matches!(self, Location::Remote(r) if matches!(r.scheme, Scheme::Postgres | Scheme::Mysql | Scheme::Sqlite))
@@ -116,6 +132,23 @@ impl fmt::Display for Location {
             Location::Remote(r) => f.write_str(&redact(r.url.as_str())),
         }
     }
+}
+
+/// `kafka://b1:9092,b2:9092/topic` is not a URL: it becomes
+/// `kafka://b1:9092/topic?bootstrap.servers=b1:9092,b2:9092`.
+fn kafka_broker_list(kind: Scheme, text: &str) -> String {
+    let (head, rest) = text.split_once("://").unwrap_or((text, ""));
+    let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let (user, hosts) = match authority.rsplit_once('@') {
+        Some((u, h)) => (format!("{u}@"), h),
+        None => (String::new(), authority),
+    };
+    if kind != Scheme::Kafka || !hosts.contains(',') {
+        return text.to_string();
+    }
+    let first = hosts.split(',').next().unwrap_or_default();
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{head}://{user}{first}{path}{sep}bootstrap.servers={hosts}")
 }
 
 /// Hides the password of a URL: `postgres://etl:***@host/db`. Applied to
@@ -153,6 +186,15 @@ mod tests {
             Location::Remote(r) => assert_eq!(r.scheme, Scheme::S3),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn kafka_broker_lists_go_to_the_query() {
+        let loc = Location::parse("kafka://a:9092,b:9093/water?group=g").unwrap();
+        assert_eq!(
+            loc.to_string(),
+            "kafka://a:9092/water?group=g&bootstrap.servers=a:9092,b:9093"
+        );
     }
 
     #[test]

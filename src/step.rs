@@ -136,13 +136,44 @@ pub fn run(step: Step) -> Result<Outcome> {
             outcome.written = Some(s);
         }
         Output::Persist(req) => {
-            let s = crate::sink::persist::persist(frame, &req)?;
+            let s = persist(frame, &req)?;
             outcome.rows_out = Some(s.rows);
             outcome.loaded = Some(s);
         }
         Output::Frame => outcome.frame = Some(frame),
     }
     Ok(outcome)
+}
+
+/// Checks a persist target without touching it (`--check`, and before
+/// reading any input): a table store, or a stream to produce to.
+pub fn validate_persist(req: &PersistRequest) -> Result<()> {
+    match &req.target {
+        Location::Remote(r) if req.target.is_stream() => {
+            crate::stream::produce::validate(&crate::stream::produce::options_for(r)?)
+        }
+        _ => crate::sink::persist::validate(req),
+    }
+}
+
+/// Loads into a table store, or produces one message per row to a stream.
+fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
+    let Location::Remote(r) = &req.target else {
+        return crate::sink::persist::persist(frame, req);
+    };
+    if !req.target.is_stream() {
+        return crate::sink::persist::persist(frame, req);
+    }
+    let opts = crate::stream::produce::options_for(r)?;
+    let s = crate::stream::produce(frame, r, &opts)?;
+    Ok(LoadSummary {
+        target: s.target,
+        mode: "messages".into(),
+        rows: s.rows,
+        partitions: 0,
+        files: 0,
+        seconds: s.seconds,
+    })
 }
 
 /// Splits a marked frame into rejects and kept rows, enforcing the

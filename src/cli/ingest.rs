@@ -30,12 +30,21 @@ use super::output::{human_bytes, preview, Printer};
   etl ingest postgres://etl@db/health --query 'select * from presc where year = 2021' -o presc.parquet
   etl ingest mysql://etl@db/shop --table orders | etl persist sqlite://local.db --table orders
   etl ingest sqlite://local.db --table orders --to csv
+  etl ingest kafka://127.0.0.1:9092/water --value-format json -o bronze/water/
+  etl ingest kafka://127.0.0.1:9092/water --group lake --follow --interval 30s -o bronze/water/
 
 Databases: postgres:// (PGPASSWORD, PGUSER, PGHOST, PGPORT, PGDATABASE fill what the URL
 leaves out), mysql:// or mariadb:// (MYSQL_PWD), sqlite://PATH. Rows stream out in batches of
 65536. Types: integers, floats, booleans, text, binary, dates, timestamps (timestamptz as
 UTC), times and numeric(p,s)/DECIMAL(p,s) up to 38 digits map to the same polars types;
-numeric without precision reads as float64; other types must be cast in --query.")]
+numeric without precision reads as float64; other types must be cast in --query.
+
+Streams: kafka://BROKER[,BROKER]/TOPIC, mqtt://HOST[:PORT]/TOPIC (%23 for #), nats://HOST[:PORT]/SUBJECT
+(JetStream), topic://DIR (a local folder standing in for a broker). Columns: key, value (or the
+payload's columns with --value-format), topic, partition, offset, timestamp, headers. Into a folder
+(-o DIR/), each batch is one part file committed with a checkpoint (DIR/_checkpoint/) before the
+consumer group hears of it: a run after a crash neither skips nor repeats a message. To stdout, the
+group commit follows the write (at least once); on a terminal it is a preview (nothing committed).")]
 pub struct IngestArgs {
     /// Inputs: files, folders of part files (Spark/Hive layouts), globs (quote them), or - for stdin.
     /// With none, reads stdin. Several inputs are concatenated by column name.
@@ -47,6 +56,9 @@ pub struct IngestArgs {
 
     #[command(flatten)]
     pub write: WriteArgs,
+
+    #[command(flatten)]
+    pub stream: super::stream_args::StreamReadArgs,
 
     /// Keep only the first N rows (reading stops early where the format allows).
     #[arg(long, value_name = "N", help_heading = "Table options")]
@@ -85,14 +97,22 @@ pub struct IngestArgs {
 }
 
 pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
-    let plan = args.write.plan(std::io::stdout().is_terminal())?;
-    let mut read = args.read.to_options()?;
-    read.row_limit = args.limit;
     let locations = args
         .inputs
         .iter()
         .map(|i| etl::Location::parse(i))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(url) = locations.iter().find_map(super::stream_args::stream_url) {
+        if locations.len() > 1 {
+            return Err(Error::usage(
+                "a stream input is read alone: one kafka://, mqtt://, nats:// or topic:// location",
+            ));
+        }
+        return super::stream_args::ingest(&args, url, printer);
+    }
+    let plan = args.write.plan(std::io::stdout().is_terminal())?;
+    let mut read = args.read.to_options()?;
+    read.row_limit = args.limit;
     let what = match (&args.query, &args.table) {
         (Some(q), _) => Some(DbRead::Query(q.clone())),
         (None, Some(t)) => Some(DbRead::Table(t.clone())),

@@ -12,6 +12,7 @@ mod output;
 mod persist;
 mod run_pipeline;
 mod step;
+mod stream_args;
 mod transfer;
 mod transform;
 
@@ -56,7 +57,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read tables in any format from files, folders, globs or stdin, and write one table.
-    Ingest(ingest::IngestArgs),
+    Ingest(Box<ingest::IngestArgs>),
     /// Clean and validate a table: rename, cast, trim, extract, fill nulls, dedup, checks with rejects.
     Clean(Box<clean::CleanArgs>),
     /// Transform a table: SQL, joins, group-by, ranks, top-N, sort, union.
@@ -104,7 +105,7 @@ pub fn main() -> ExitCode {
     output::cleanup_on_signal();
     output::quiet_panics();
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
-        Command::Ingest(a) => ingest::run(a, &printer),
+        Command::Ingest(a) => ingest::run(*a, &printer),
         Command::Clean(a) => clean::run(*a, &sub("clean"), &printer),
         Command::Transform(a) => transform::run(*a, &sub("transform"), &printer),
         Command::Persist(a) => persist::run(a, &printer),

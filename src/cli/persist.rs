@@ -9,7 +9,6 @@ use clap::Args;
 use etl::db::load::{LoadMode, LoadTarget};
 use etl::error::{Error, Result};
 use etl::location::Location;
-use etl::sink::persist;
 use etl::source::Provenance;
 use etl::step::{Input, Output, Step};
 
@@ -40,7 +39,12 @@ Examples:
   etl ingest presc.csv | etl persist warehouse/ --table prescpipeline.df_presc_final --partition-by delivery_date
   etl persist warehouse/ --table sales -i sales.parquet --mode incremental --primary-key id
   etl persist postgres://etl@db/health --table public.df_presc_final -i presc.parquet --mode truncate
-  etl persist mysql://etl@db/health --table df_city_final -i city.parquet --mode full-refresh --json"
+  etl persist mysql://etl@db/health --table df_city_final -i city.parquet --mode full-refresh --json
+  etl persist kafka://127.0.0.1:9092/water --key sensor_id -i sensors.xlsx
+
+Streams (kafka://, mqtt://, nats://, topic://DIR): one message per row (JSON by default), sent
+with an idempotent producer (Kafka) or QoS 1 (MQTT) or JetStream acknowledgements (NATS); exit 0
+only once every message is confirmed. --table and --mode do not apply."
 )]
 pub struct PersistArgs {
     /// Where to load: a warehouse folder (Hive-style Parquet), sqlite://PATH.db,
@@ -51,7 +55,7 @@ pub struct PersistArgs {
     /// The table: DB.TABLE or TABLE (database `default` in a warehouse; the URL's schema or
     /// database in PostgreSQL and MariaDB).
     #[arg(long, value_name = "NAME")]
-    pub table: String,
+    pub table: Option<String>,
 
     /// How the load treats what the table already holds: replace it all, add the rows,
     /// empty it first (keeping its definition), upsert on --primary-key, or replace the
@@ -83,19 +87,28 @@ pub struct PersistArgs {
 
     #[command(flatten)]
     pub read: ReadArgs,
+
+    #[command(flatten)]
+    pub stream: super::stream_args::StreamWriteArgs,
 }
 
 pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
+    if let Some(url) = super::stream_args::stream_url(&Location::parse(&args.target)?) {
+        return super::stream_args::persist(&args, url, printer);
+    }
     let request = LoadTarget {
         target: args.target.clone(),
-        table: args.table.clone(),
+        table: args
+            .table
+            .clone()
+            .ok_or_else(|| Error::usage("--table NAME is required (the table to load)"))?,
         mode: Some(args.mode.name().to_string()),
         partition_by: args.partition_by.clone(),
         primary_key: args.primary_key.clone(),
         evolve: args.evolve,
     }
     .resolve()?;
-    persist::validate(&request)?;
+    etl::step::validate_persist(&request)?;
     let read = args.read.to_options()?;
     let input = Location::parse(args.input.as_deref().unwrap_or("-"))?;
     let outcome = etl::step::run(Step {

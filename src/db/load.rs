@@ -77,6 +77,7 @@ pub struct LoadSpec {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct LoadTarget {
     pub target: String,
+    #[serde(default)]
     pub table: String,
     /// `append` when not given.
     pub mode: Option<String>,

@@ -208,6 +208,24 @@ fn run_stage(
             source_column,
             output,
         } => {
+            if let [crate::location::Location::Remote(r)] = inputs.as_slice() {
+                if crate::stream::is_stream_scheme(r.scheme) {
+                    // Exactly once into OUTPUT.stream/, then the dataset holds every row so far.
+                    ensure_parent(&output.path)?;
+                    let n = crate::stream::ingest::ingest_dataset(r, read, &output.path)?;
+                    record.inputs.push(Artifact {
+                        location: crate::stream::shown(r),
+                        ..Artifact::default()
+                    });
+                    record.rows_in = Some(n);
+                    record.rows_out = Some(n);
+                    record
+                        .outputs
+                        .push(manifest::describe(&output.path, Some(n)));
+                    rows.insert(output.name.clone(), n);
+                    return Ok(());
+                }
+            }
             record.inputs = inputs
                 .iter()
                 .map(|l| Artifact {

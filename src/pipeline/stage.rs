@@ -8,7 +8,7 @@ use crate::db::load::LoadTarget;
 use crate::format::{ReadOptions, ReadSpec, WriteSpec};
 use crate::location::Location;
 use crate::ops::Op;
-use crate::sink::persist::{self, PersistRequest};
+use crate::sink::persist::PersistRequest;
 use crate::transfer::TransferOptions;
 
 use super::expand::Scope;
@@ -409,7 +409,7 @@ impl StageCtx<'_> {
             .try_into()
             .map_err(|e: toml::de::Error| one_line(&e.to_string()))?;
         let request = t.resolve().map_err(|e| e.message)?;
-        persist::validate(&request).map_err(|e| e.message)?;
+        crate::step::validate_persist(&request).map_err(|e| e.message)?;
         Ok(request)
     }
 

@@ -1,6 +1,6 @@
-//! One entry point for loading a table into any persist target: the
-//! warehouse folder, SQLite, PostgreSQL or MariaDB/MySQL. `etl persist` and
-//! `run-pipeline` both come through here.
+//! One entry point for loading a table into a table store: the warehouse
+//! folder, SQLite, PostgreSQL or MariaDB/MySQL. (Streams, the other persist
+//! targets, are produced to by `crate::stream`; `crate::step` chooses.)
 
 use crate::db;
 use crate::error::{Error, Result};

@@ -31,6 +31,11 @@ pub fn open(locations: &[Location], opts: &ReadOptions, prov: &Provenance) -> Re
         let frame = open_stdin(opts)?;
         return add_source_column(frame, prov, "-");
     }
+    if let Some(s) = locations.iter().find(|l| l.is_stream()) {
+        return Err(Error::usage(format!(
+            "{s}: read a stream with `etl ingest` (or an ingest stage), which commits its offsets with the output"
+        )));
+    }
     if let Some(db) = locations.iter().find(|l| l.is_database()) {
         return Err(Error::usage(format!(
             "{db}: reading a database needs --query SQL or --table NAME (one database input at a time)"

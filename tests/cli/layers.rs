@@ -20,6 +20,7 @@ const TIERS: &[&[&str]] = &[
     &["source"],
     &["ops"],
     &["sink"],
+    &["stream"],
     &["step"],
     &["inspect"],
     &["pipeline"],
