@@ -108,7 +108,21 @@ pub fn run(args: IngestArgs, printer: &Printer) -> Result<()> {
                 "a stream input is read alone: one kafka://, mqtt://, nats:// or topic:// location",
             ));
         }
-        return super::stream_args::ingest(&args, url, printer);
+        if args.limit.is_some()
+            || !args.select.is_empty()
+            || args.add_source_column.is_some()
+            || args.add_ingest_time.is_some()
+        {
+            return Err(Error::unsupported(
+                "--limit, --select, --add-source-column and --add-ingest-time with a stream input (use --max-messages; shape the table in the next command)",
+            ));
+        }
+        let stream = super::stream_args::IngestStream {
+            stream: &args.stream,
+            read: &args.read,
+            write: &args.write,
+        };
+        return super::stream_args::ingest(stream, url, printer);
     }
     let plan = args.write.plan(std::io::stdout().is_terminal())?;
     let mut read = args.read.to_options()?;

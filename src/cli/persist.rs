@@ -94,7 +94,13 @@ pub struct PersistArgs {
 
 pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
     if let Some(url) = super::stream_args::stream_url(&Location::parse(&args.target)?) {
-        return super::stream_args::persist(&args, url, printer);
+        let stream = super::stream_args::PersistStream {
+            stream: &args.stream,
+            read: &args.read,
+            input: args.input.as_deref(),
+            json: args.json,
+        };
+        return super::stream_args::persist(stream, url, printer);
     }
     let request = LoadTarget {
         target: args.target.clone(),

@@ -15,10 +15,8 @@ use etl::frame::Frame;
 use etl::location::{Location, RemoteUrl};
 use etl::stream::{self, IngestRequest, StreamOptions, StreamOutput, ValueFormat};
 
-use super::args::OutputPlan;
-use super::ingest::IngestArgs;
+use super::args::{OutputPlan, ReadArgs, WriteArgs};
 use super::output::{preview, Printer};
-use super::persist::PersistArgs;
 
 /// How payloads map to columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -163,25 +161,23 @@ impl StreamReadArgs {
     }
 }
 
+/// What `etl ingest` hands over for a stream input.
+pub struct IngestStream<'a> {
+    pub stream: &'a StreamReadArgs,
+    pub read: &'a ReadArgs,
+    pub write: &'a WriteArgs,
+}
+
 /// `etl ingest STREAM`: into a folder or file with a checkpoint (exactly
 /// once), or one batch to stdout (committed after it is written) or to
 /// the terminal (a preview: nothing committed).
-pub fn ingest(args: &IngestArgs, url: &RemoteUrl, printer: &Printer) -> Result<()> {
-    if args.limit.is_some()
-        || !args.select.is_empty()
-        || args.add_source_column.is_some()
-        || args.add_ingest_time.is_some()
-    {
-        return Err(Error::unsupported(
-            "--limit, --select, --add-source-column and --add-ingest-time with a stream input (use --max-messages; shape the table in the next command)",
-        ));
-    }
-    let s = &args.stream;
+pub fn ingest(args: IngestStream, url: &RemoteUrl, printer: &Printer) -> Result<()> {
+    let s = args.stream;
     let options = s.options(url)?;
     let read = args.read.to_options()?;
     let shown = stream::shown(url);
     let Some(out) = args.write.output.as_deref().filter(|o| *o != "-") else {
-        return ingest_to_stdout(args, url, &options, &read, printer);
+        return ingest_to_stdout(&args, url, &options, &read, printer);
     };
     let path = PathBuf::from(out);
     let folder = out.ends_with('/') || path.is_dir() || s.follow || s.batches.is_some();
@@ -260,7 +256,7 @@ pub fn ingest(args: &IngestArgs, url: &RemoteUrl, printer: &Printer) -> Result<(
 }
 
 fn ingest_to_stdout(
-    args: &IngestArgs,
+    args: &IngestStream,
     url: &RemoteUrl,
     options: &StreamOptions,
     read: &etl::format::ReadOptions,
@@ -311,10 +307,18 @@ fn ingest_to_stdout(
     }
 }
 
+/// What `etl persist` hands over for a stream target.
+pub struct PersistStream<'a> {
+    pub stream: &'a StreamWriteArgs,
+    pub read: &'a ReadArgs,
+    pub input: Option<&'a str>,
+    pub json: bool,
+}
+
 /// `etl persist STREAM`: one message per row, confirmed before exit 0.
-pub fn persist(args: &PersistArgs, url: &RemoteUrl, printer: &Printer) -> Result<()> {
+pub fn persist(args: PersistStream, url: &RemoteUrl, printer: &Printer) -> Result<()> {
     let mut options = stream::produce::options_for(url)?;
-    let s = &args.stream;
+    let s = args.stream;
     if s.key.is_some() {
         options.key = s.key.clone();
     }
@@ -324,7 +328,7 @@ pub fn persist(args: &PersistArgs, url: &RemoteUrl, printer: &Printer) -> Result
     options.properties.extend(properties(&s.kafka_options)?);
     stream::produce::validate(&options)?;
     let read = args.read.to_options()?;
-    let input = Location::parse(args.input.as_deref().unwrap_or("-"))?;
+    let input = Location::parse(args.input.unwrap_or("-"))?;
     let frame = etl::source::open(
         std::slice::from_ref(&input),
         &read,

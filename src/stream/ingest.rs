@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use polars::prelude::*;
 
 use super::checkpoint::{pending_name, sync_file, Checkpoint, Rename, StateDir};
-use super::message::{self, BatchTables};
 use super::options::StreamOptions;
+use super::tables::{self, BatchTables};
 use super::{open_consumer, shown, Consumer, Limits, Message, Positions};
 use crate::error::{Error, Result};
 use crate::format::{Format, ReadOptions, WriteOptions};
@@ -184,16 +184,16 @@ fn commit_batch(
     }
     let BatchTables { rows, rejects } = if batch.is_empty() {
         BatchTables {
-            rows: message::empty_table(&req.options)?,
+            rows: tables::empty_table(&req.options)?,
             rejects: DataFrame::empty(),
         }
     } else {
-        message::to_tables(batch, &req.options, &req.read)?
+        tables::to_tables(batch, &req.options, &req.read)?
     };
     let (n_rows, n_rejected) = (rows.height() as u64, rejects.height() as u64);
     if n_rejected > 0 && req.rejects.is_none() {
         let first = rejects
-            .column(message::REASON_COLUMN)
+            .column(tables::REASON_COLUMN)
             .ok()
             .and_then(|c| c.str().ok()?.get(0).map(str::to_string))
             .unwrap_or_default();
@@ -345,7 +345,7 @@ pub fn ingest_dataset(source: &RemoteUrl, read: &ReadOptions, dataset: &Path) ->
             &crate::source::Provenance::default(),
         )?
     } else {
-        Frame::from_df(message::empty_table(&options)?)
+        Frame::from_df(tables::empty_table(&options)?)
     };
     let s = crate::sink::write(
         frame,
@@ -382,11 +382,11 @@ pub fn read_once(
     let (batch, _) = consumer.next_batch(&Positions::new(), &limits)?;
     let tables = if batch.is_empty() {
         BatchTables {
-            rows: message::empty_table(options)?,
+            rows: tables::empty_table(options)?,
             rejects: DataFrame::empty(),
         }
     } else {
-        message::to_tables(&batch, options, read)?
+        tables::to_tables(&batch, options, read)?
     };
     let mut positions = Positions::new();
     for m in &batch {

@@ -18,6 +18,7 @@ mod mqtt;
 mod nats;
 pub mod options;
 pub mod produce;
+pub mod tables;
 mod values;
 
 use std::collections::BTreeMap;
