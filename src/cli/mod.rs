@@ -7,9 +7,11 @@ mod docs;
 mod head;
 mod ingest;
 mod inspect;
+mod model;
 mod ops_args;
 mod output;
 mod persist;
+mod report;
 mod run_pipeline;
 mod step;
 mod transfer;
@@ -71,6 +73,10 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Show the first rows of a table.
     Head(head::HeadArgs),
+    /// Train a model on a table (fit) and apply it (predict).
+    Model(model::ModelArgs),
+    /// Write one self-contained HTML page about a table: schema, statistics and charts.
+    Report(Box<report::ReportArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(docs::CompletionsArgs),
     /// Write the man pages into a folder (used to refresh man/).
@@ -111,6 +117,8 @@ pub fn main() -> ExitCode {
         Command::RunPipeline(a) => run_pipeline::run(a, &printer),
         Command::Inspect(a) => inspect::run(a, &printer),
         Command::Head(a) => head::run(a, &printer),
+        Command::Report(a) => report::run(*a, &printer),
+        Command::Model(a) => model::run(a, &printer),
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),
     }));

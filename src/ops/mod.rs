@@ -6,6 +6,7 @@
 pub mod checks;
 mod columns;
 mod nulls;
+pub mod predict;
 mod relational;
 mod rows;
 pub mod spec;
@@ -15,6 +16,7 @@ mod text;
 
 use polars::prelude::*;
 
+pub use relational::aggregate;
 pub use spec::Op;
 
 use crate::error::{Error, Result};
@@ -87,6 +89,7 @@ fn apply_one(frame: Frame, op: &Op, schema: &Schema, ctx: &Context) -> Result<Fr
         Op::TopN(t) => relational::top_n(frame, schema, t),
         Op::Union(locations) => relational::union(frame, locations, ctx),
         Op::Sql(s) => sql::run(frame, s, ctx),
+        Op::Predict(p) => predict::predict(frame, p),
     }
 }
 
@@ -138,6 +141,7 @@ pub fn name(op: &Op) -> &'static str {
         Op::Sort(_) => "sort",
         Op::Limit(_) => "limit",
         Op::Union(_) => "union",
+        Op::Predict(_) => "predict",
     }
 }
 
