@@ -6,10 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::trees::Tree;
 use serde::{Deserialize, Serialize};
-use smartcore::ensemble::random_forest_regressor::RandomForestRegressor;
-use smartcore::linalg::basic::matrix::DenseMatrix;
-use smartcore::tree::decision_tree_regressor::DecisionTreeRegressor;
 
 use crate::error::{Error, Result};
 
@@ -17,11 +15,8 @@ pub const FORMAT: &str = "etl-model";
 /// Bumped when a reader of the previous version could misread the file.
 pub const VERSION: u32 = 1;
 
-/// The ML library that trained the estimator (its trees are stored in its serde form).
+/// The ML library that trained the estimator.
 pub const LIBRARY: &str = "smartcore 0.7";
-
-pub type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
-pub type Tree = DecisionTreeRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -126,11 +121,12 @@ pub enum Estimator {
         intercept: f64,
         coefficients: Vec<f64>,
     },
-    /// A smartcore random forest of regression trees; for classification it
-    /// is fitted on 0/1 and its mean is the positive class's probability.
-    Forest(Box<Forest>),
-    /// `init + learning_rate · Σ tree(input)` (log-odds for classification),
-    /// each tree a smartcore regression tree fitted to the residuals.
+    /// The mean of regression trees (a random forest); for classification
+    /// the trees are fitted on 0/1 and the mean is the positive class's probability.
+    Forest { trees: Vec<Tree> },
+    /// `init + learning-rate · Σ tree(input)` (log-odds for classification),
+    /// each tree fitted to the residuals of the trees before it.
+    #[serde(rename_all = "kebab-case")]
     Boosting {
         init: f64,
         learning_rate: f64,
@@ -211,7 +207,30 @@ impl ModelFile {
                 )))
             }
         }
-        serde_json::from_value(head)
-            .map_err(|e| Error::usage(format!("{shown}: bad model file: {e}")))
+        let model: ModelFile = serde_json::from_value(head)
+            .map_err(|e| Error::usage(format!("{shown}: bad model file: {e}")))?;
+        model.check().map_err(|e| e.context(shown))?;
+        Ok(model)
+    }
+
+    /// Checks that the estimator fits the features (a hand-edited or
+    /// truncated file must fail here, not while scoring).
+    fn check(&self) -> Result<()> {
+        let width = self.width();
+        match &self.estimator {
+            Estimator::Linear { coefficients, .. } if coefficients.len() != width => {
+                Err(Error::usage(format!(
+                    "bad model file: {} coefficients for {width} inputs",
+                    coefficients.len()
+                )))
+            }
+            Estimator::Linear { .. } => Ok(()),
+            Estimator::Forest { trees } | Estimator::Boosting { trees, .. } => {
+                if trees.is_empty() {
+                    return Err(Error::usage("bad model file: no trees"));
+                }
+                trees.iter().try_for_each(|t| t.check(width))
+            }
+        }
     }
 }

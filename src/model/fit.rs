@@ -17,6 +17,7 @@ use smartcore::tree::decision_tree_regressor::{
 use super::encode::{self, MAX_CATEGORIES};
 use super::file::{Estimator, Feature, Kind, ModelFile, Params, Task, Training};
 use super::predict::scores;
+use super::trees::Tree;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
 
@@ -430,8 +431,16 @@ fn train_estimator(
             }
             let forest = RandomForestRegressor::fit(&dense(x, width)?, &y.to_vec(), p)
                 .map_err(|e| fit_failed(kind, e))?;
+            let v = serde_json::to_value(&forest).map_err(|e| fit_failed(kind, e))?;
+            let fitted = v
+                .pointer("/forest_regressor/trees")
+                .and_then(|t| t.as_array())
+                .ok_or_else(|| fit_failed(kind, "no trees in the fitted forest"))?
+                .iter()
+                .map(Tree::from_smartcore)
+                .collect::<Result<Vec<_>>>()?;
             Ok((
-                Estimator::Forest(Box::new(forest)),
+                Estimator::Forest { trees: fitted },
                 Params {
                     trees: Some(trees),
                     max_depth: req.max_depth,
@@ -476,7 +485,7 @@ fn train_estimator(
                 for (fi, s) in f.iter_mut().zip(step) {
                     *fi += rate * s;
                 }
-                fitted.push(tree);
+                fitted.push(Tree::from_smartcore(&tree)?);
             }
             Ok((
                 Estimator::Boosting {

@@ -9,6 +9,7 @@ pub mod file;
 mod fit;
 mod metrics;
 mod predict;
+mod trees;
 
 use std::path::Path;
 use std::sync::Arc;

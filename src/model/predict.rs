@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use polars::prelude::*;
-use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use super::encode::{self, row_major};
 use super::file::{Estimator, ModelFile, Task};
@@ -21,10 +20,6 @@ pub fn scores(model: &ModelFile, x: &[f64], rows: usize) -> Result<Vec<f64>> {
     if rows == 0 {
         return Ok(Vec::new());
     }
-    let dense = || {
-        DenseMatrix::new(rows, width, x.to_vec(), false)
-            .map_err(|e| Error::data(format!("model inputs: {e}")))
-    };
     let classify = model.task == Task::Classification;
     Ok(match &model.estimator {
         Estimator::Linear {
@@ -53,37 +48,22 @@ pub fn scores(model: &ModelFile, x: &[f64], rows: usize) -> Result<Vec<f64>> {
                 })
                 .collect()
         }
-        Estimator::Forest(forest) => {
-            let p = forest
-                .predict(&dense()?)
-                .map_err(|e| Error::data(format!("random forest: {e}")))?;
-            if classify {
-                p.into_iter().map(|v| v.clamp(0.0, 1.0)).collect()
-            } else {
-                p
-            }
+        Estimator::Forest { trees } => {
+            let n = trees.len() as f64;
+            x.chunks(width)
+                .map(|row| trees.iter().map(|t| t.predict_row(row)).sum::<f64>() / n)
+                .map(|p| if classify { p.clamp(0.0, 1.0) } else { p })
+                .collect()
         }
         Estimator::Boosting {
             init,
             learning_rate,
             trees,
-        } => {
-            let m = dense()?;
-            let mut f = vec![*init; rows];
-            for t in trees {
-                let step = t
-                    .predict(&m)
-                    .map_err(|e| Error::data(format!("gradient boosting: {e}")))?;
-                for (fi, s) in f.iter_mut().zip(step) {
-                    *fi += learning_rate * s;
-                }
-            }
-            if classify {
-                f.into_iter().map(sigmoid).collect()
-            } else {
-                f
-            }
-        }
+        } => x
+            .chunks(width)
+            .map(|row| init + learning_rate * trees.iter().map(|t| t.predict_row(row)).sum::<f64>())
+            .map(|f| if classify { sigmoid(f) } else { f })
+            .collect(),
     })
 }
 

@@ -27,7 +27,7 @@ table{border-collapse:collapse;margin:8px 0 12px;font-size:13px}
 th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
 th{background:var(--soft);font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
-.grid-charts{display:flex;flex-wrap:wrap;gap:16px}
+.grid-charts{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 figure.chart{margin:8px 0;padding:10px 12px;border:1px solid var(--line);border-radius:6px;background:#fff;max-width:100%}
 figure.chart svg{max-width:100%;height:auto;display:block}
 figcaption{color:var(--muted);font-size:12px;margin-top:4px;max-width:660px}

@@ -267,7 +267,7 @@ fn axis_labels(s: &mut String, chart: &Chart, f: &Frame, height: f64) {
 fn plot_frame() -> Frame {
     Frame {
         x0: 72.0,
-        x1: W - 24.0,
+        x1: W - 40.0,
         y0: 12.0,
         y1: 12.0 + PLOT_H,
     }
