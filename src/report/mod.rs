@@ -79,6 +79,46 @@ pub fn table_page(frame: Frame, req: &TableRequest) -> Result<(String, u64)> {
     Ok((html::page(&req.title, &subtitle, &nav, &body), table.rows))
 }
 
+/// A pipeline `report` stage:
+/// `report = { path = "{root}/gold/report.html", title = "...", charts = ["bar x=state y=sum(n)"] }`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ReportStage {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Chart words (as `--chart`) or tables with the same keys.
+    #[serde(default)]
+    pub charts: Vec<ChartEntry>,
+    /// Column statistics and charts (default true).
+    #[serde(default = "yes")]
+    pub profile: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ReportStage {
+    /// The charts, each checked as far as it can be without the data.
+    pub fn charts(&self) -> Result<Vec<ChartSpec>> {
+        self.charts.iter().map(ChartEntry::spec).collect()
+    }
+
+    /// Writes the page about `frame` (the dataset `name`); returns its size.
+    pub fn write(&self, frame: Frame, name: &str) -> Result<u64> {
+        let request = TableRequest {
+            title: self.title.clone().unwrap_or_else(|| name.to_string()),
+            source: name.to_string(),
+            charts: self.charts()?,
+            profile: self.profile,
+            spool: false,
+        };
+        let (html, _) = table_page(frame, &request)?;
+        write_page(&self.path, &html)
+    }
+}
+
 /// A gold table to show in a run report.
 pub struct RunTable {
     pub name: String,

@@ -198,7 +198,7 @@ fn bars_svg(chart: &Chart, bars: &[(String, f64)]) -> (f64, String) {
         .map(|b| b.0.chars().count().min(28))
         .max()
         .unwrap_or(4);
-    let left = (longest as f64 * 6.6 + 16.0).clamp(60.0, 210.0);
+    let left = (longest as f64 * 6.6 + 34.0).clamp(70.0, 230.0);
     let top = 8.0;
     let f = Frame {
         x0: left,

@@ -287,3 +287,94 @@ fn the_page_opens_in_headless_chromium_without_errors() {
     );
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// A small pipeline: ingest, a clean stage that rejects rows, a gold
+/// group-by, a `report` stage with a declared chart, and a train/score
+/// stage with the `predict` op.
+fn small_pipeline(dir: &Path, report_stage: &str) -> PathBuf {
+    let (input, _) = sample(dir);
+    let file = dir.join("p.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"[pipeline]
+name = "sales"
+root = "{root}"
+
+[[stage]]
+name = "ingest"
+ingest = "{input}"
+output = "bronze.sales"
+
+[[stage]]
+name = "clean"
+input = "bronze.sales"
+ops = [{{ check = {{ rule = "not-null", column = "claims" }} }}]
+output = "silver.sales"
+rejects = "silver.sales_rejects"
+
+[[stage]]
+name = "by-state"
+input = "silver.sales"
+ops = [{{ group-by = {{ by = ["state"], aggs = {{ amount = "sum(amount)", rows = "count(*)" }} }} }}]
+output = "gold.by_state"
+{report_stage}"#,
+            root = dir.join("home").display(),
+        ),
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn run_pipeline_writes_a_run_report_and_report_stages() {
+    let dir = tempdir();
+    let stage = format!(
+        "\n[[stage]]\nname = \"report-states\"\ninput = \"gold.by_state\"\nreport = {{ path = \"{}\", title = \"States\", charts = [\"bar x=state y=sum(amount)\", {{ kind = \"histogram\", x = \"rows\", bins = 4 }}] }}\n",
+        dir.path().join("states.html").display()
+    );
+    let file = small_pipeline(dir.path(), &stage);
+    let run_html = dir.path().join("run.html");
+    ok(&[
+        "run-pipeline",
+        file.to_str().unwrap(),
+        "--report",
+        run_html.to_str().unwrap(),
+    ]);
+
+    let html = std::fs::read_to_string(&run_html).unwrap();
+    let figs = figures(&html);
+    let timeline = figs.iter().find(|f| f.0 == "timeline").expect("a timeline");
+    assert_eq!((timeline.1, timeline.2), (4, 4), "one bar per stage");
+    assert!(
+        html.contains("<td>clean</td><td>ops</td><td class=\"status-succeeded\">succeeded</td>"),
+        "stage table"
+    );
+    // 1000 rows in, 20 null claims rejected, 980 out: reconciled.
+    assert!(html.contains("<td class=\"n\">1,000</td><td class=\"n\">980</td><td class=\"n\">20</td><td class=\"n\">0</td><td><span class=\"ok\">yes</span>"), "clean row");
+    assert!(
+        html.contains("gold.by_state <span class=\"note\">(8 rows)</span>"),
+        "gold section"
+    );
+    assert!(
+        !html.contains("silver.sales <span"),
+        "only gold tables are profiled"
+    );
+
+    let stage_html = std::fs::read_to_string(dir.path().join("states.html")).unwrap();
+    let figs = figures(&stage_html);
+    assert_eq!((figs[0].0.as_str(), figs[0].2), ("bar", 8));
+    assert_eq!((figs[1].0.as_str(), figs[1].2), ("histogram", 4));
+
+    // A bad chart in a report stage is found by --check, with its line.
+    let bad = small_pipeline(dir.path(), "\n[[stage]]\nname = \"r\"\ninput = \"gold.by_state\"\nreport = { path = \"x.html\", charts = [\"pie x=state\"] }\n");
+    let r = run(&["run-pipeline", "--check", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "p.toml:26: stage 'r': report: chart 'pie x=state': unknown chart kind 'pie'"
+        ),
+        "{}",
+        r.stderr
+    );
+}
