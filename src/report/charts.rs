@@ -5,7 +5,7 @@ use polars::prelude::*;
 
 use super::data::{
     as_number, axis_of, bucket_for, finite, floats, histogram, is_number, is_temporal, labels,
-    polars_every, top_values, Axis, Body, Chart, Table,
+    polars_every, top_values, Axis, Body, Chart, Point, Table,
 };
 use super::spec::{ChartKind, ChartSpec};
 use crate::error::{Error, Result};
@@ -283,7 +283,7 @@ fn scatter(table: &Table, spec: &ChartSpec, x_type: &DataType) -> Result<Chart> 
         df.column("cy")?.i64()?,
         df.column("n")?.u64()?,
     );
-    let mut points: Vec<(f64, f64, u64, Option<String>)> = cx
+    let mut points: Vec<Point> = cx
         .iter()
         .zip(cy.iter())
         .zip(n.iter())

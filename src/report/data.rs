@@ -17,6 +17,9 @@ pub enum Axis {
     Datetime,
 }
 
+/// A scatter point: x, y, the rows it stands for, and its group's label.
+pub type Point = (f64, f64, u64, Option<String>);
+
 /// What a chart draws, already aggregated.
 #[derive(Debug, Clone)]
 pub enum Body {
@@ -31,7 +34,7 @@ pub enum Body {
     Line { points: Vec<(f64, f64)>, axis: Axis },
     /// Points with a weight (rows in the grid cell or group) and an optional label.
     Scatter {
-        points: Vec<(f64, f64, u64, Option<String>)>,
+        points: Vec<Point>,
         x_axis: Axis,
         y_axis: Axis,
     },

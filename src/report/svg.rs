@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::data::{Axis, Body, Chart};
+use super::data::{Axis, Body, Chart, Point};
 
 const W: f64 = 620.0;
 const PLOT_H: f64 = 240.0;
@@ -86,9 +86,7 @@ fn short(v: f64) -> String {
     } else {
         (v, "")
     };
-    let text = if x.fract().abs() < 1e-9 {
-        format!("{x:.0}")
-    } else if x.abs() >= 100.0 {
+    let text = if x.fract().abs() < 1e-9 || x.abs() >= 100.0 {
         format!("{x:.0}")
     } else if x.abs() >= 1.0 {
         format!("{x:.1}")
@@ -385,15 +383,10 @@ fn line_svg(chart: &Chart, points: &[(f64, f64)], axis: Axis) -> (f64, String) {
     (height, s)
 }
 
-fn scatter_svg(
-    chart: &Chart,
-    points: &[(f64, f64, u64, Option<String>)],
-    x_axis: Axis,
-    y_axis: Axis,
-) -> (f64, String) {
+fn scatter_svg(chart: &Chart, points: &[Point], x_axis: Axis, y_axis: Axis) -> (f64, String) {
     let mut s = String::new();
     let f = plot_frame();
-    let fold = |pick: fn(&(f64, f64, u64, Option<String>)) -> f64| {
+    let fold = |pick: fn(&Point) -> f64| {
         points
             .iter()
             .map(pick)
