@@ -67,7 +67,7 @@ pub enum Command {
     Persist(persist::PersistArgs),
     /// Copy files between local paths, S3, Azure Blob, GCS and SFTP: verified, retried, resumable.
     Transfer(transfer::TransferArgs),
-    /// Run a whole pipeline from a TOML file: ingest, clean, transform, persist, extract, transfer.
+    /// Run a whole pipeline from a TOML file: ingest, clean, transform, persist, extract, transfer, report.
     RunPipeline(run_pipeline::RunPipelineArgs),
     /// Show a table's format, size, row count, schema and per-column statistics.
     Inspect(inspect::InspectArgs),

@@ -17,7 +17,7 @@ use super::output::{human_bytes, LogFormat, Printer};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "The file declares named stages (ingest, ops, persist, extract, transfer) that
+    after_help = "The file declares named stages (ingest, ops, persist, extract, transfer, report) that
 read and write datasets LAYER.NAME stored as ROOT/LAYER/NAME.parquet (bronze, silver, gold).
 See README.md, \"run-pipeline\", for the file format.
 
