@@ -20,7 +20,8 @@ use super::output::{human_bytes, Printer};
 #[command(
     after_help = "Charts (--chart, repeatable; the same words work in a pipeline report stage):
   bar x=COL [y=AGG] [top=N]         one bar per value of COL, the top N (20) by AGG (count(*))
-  line x=COL [y=AGG] [every=UNIT]   AGG per value of a number COL, or per day/week/month/quarter/year of a date COL
+  line x=COL [y=AGG] [every=UNIT]   AGG per value of a number COL (N bins, 100, past 500 values),
+                                    or per day/week/month/quarter/year of a date COL
   scatter x=COL y=COL [bins=N]      rows on an N×N grid (40) of two number or date columns
   scatter x=AGG y=AGG by=COL        one point per value of COL
   histogram x=COL [bins=N]          rows in N (30) equal-width bins of a number or date column

@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 
 /// Most points a line chart draws; more asks for a coarser bucket.
 const MAX_LINE_POINTS: usize = 2000;
+/// A number x with more distinct values than this is binned in a line chart.
+const MAX_EXACT_X: usize = 500;
 /// Most groups a `scatter ... by=` chart draws (the largest groups).
 const MAX_GROUPS: usize = 1000;
 
@@ -146,7 +148,21 @@ fn line(table: &Table, spec: &ChartSpec, x_type: &DataType) -> Result<Chart> {
                 spec.x
             )));
         }
-        (col(spec.x.as_str()), spec.x.clone())
+        match (stats.distinct, stats.range) {
+            // Many distinct numbers: equal-width bins, each drawn at its middle.
+            (Some(d), Some((lo, hi))) if d as usize > MAX_EXACT_X && hi > lo => {
+                let bins = spec.bins.unwrap_or(100) as f64;
+                let w = (hi - lo) / bins;
+                let key = (((finite(&spec.x, x_type) - lit(lo)) / lit(w))
+                    .floor()
+                    .clip(lit(0.0), lit(bins - 1.0))
+                    + lit(0.5))
+                    * lit(w)
+                    + lit(lo);
+                (key, format!("{} ({} bins)", spec.x, bins))
+            }
+            _ => (col(spec.x.as_str()), spec.x.clone()),
+        }
     } else {
         return Err(Error::usage(format!(
             "a line chart needs a number or date x; '{}' is {} (use a bar chart)",
@@ -163,7 +179,7 @@ fn line(table: &Table, spec: &ChartSpec, x_type: &DataType) -> Result<Chart> {
     })?;
     if df.height() > MAX_LINE_POINTS {
         return Err(Error::usage(format!(
-            "more than {MAX_LINE_POINTS} distinct values of '{}' to draw: use a histogram, or every= a longer bucket",
+            "more than {MAX_LINE_POINTS} points of '{}' to draw: use every= a longer bucket (or bins=)",
             spec.x
         )));
     }

@@ -178,6 +178,35 @@ fn chart_mistakes_are_usage_errors_naming_the_problem() {
     assert!(leftovers(dir.path()).is_empty());
 }
 
+#[test]
+fn a_piped_table_gets_only_its_declared_charts() {
+    let mut text = String::from("x,y\n");
+    for i in 0..3000 {
+        text.push_str(&format!("{i},{}\n", i % 7));
+    }
+    let dir = tempdir();
+    let out = dir.path().join("r.html");
+    let r = run_with_stdin(
+        &[
+            "report",
+            "--no-profile",
+            "--chart",
+            "line x=x y=sum(y) bins=50",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        text.as_bytes(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(&out).unwrap();
+    let figs = figures(&html);
+    assert_eq!(figs.len(), 1, "no profile");
+    // 3,000 distinct x values: drawn as 50 bins.
+    assert_eq!((figs[0].1, figs[0].3), (50, 50));
+    assert!(figs[0].4.contains("x (50 bins)"));
+    assert!(html.contains("stdin · 3,000 rows"));
+}
+
 /// Debian's Chromium, or None (with a reason) when it is not installed;
 /// CI must have it (scripts/services.sh install).
 fn chromium() -> Option<PathBuf> {
