@@ -115,6 +115,10 @@ pub struct FitArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Replace the model file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -170,6 +174,7 @@ fn fit(args: FitArgs, printer: &Printer) -> Result<()> {
             args.output.display()
         )));
     }
+    refuse_existing(&args.output, args.force)?;
     let req = FitRequest {
         kind: match args.kind {
             KindArg::Linear => Kind::Linear,
@@ -248,6 +253,17 @@ fn fit(args: FitArgs, printer: &Printer) -> Result<()> {
         &format!("wrote {} ({})", args.output.display(), human_bytes(bytes)),
         serde_json::json!({"output": args.output.display().to_string(), "bytes": bytes}),
     );
+    Ok(())
+}
+
+/// An existing output is replaced only with --force, as everywhere in etl.
+pub fn refuse_existing(path: &std::path::Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        return Err(Error::usage(format!(
+            "{}: already exists; pass --force to replace it",
+            path.display()
+        )));
+    }
     Ok(())
 }
 

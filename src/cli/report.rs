@@ -57,6 +57,10 @@ pub struct ReportArgs {
     #[arg(long)]
     pub no_profile: bool,
 
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -78,6 +82,7 @@ pub fn run(args: ReportArgs, printer: &Printer) -> Result<()> {
             args.output.display()
         )));
     }
+    super::model::refuse_existing(&args.output, args.force)?;
     let read = args.read.to_options()?;
     let locations = args
         .inputs

@@ -361,6 +361,31 @@ fn predict_names_missing_and_mistyped_features() {
             "--target",
             "y",
             "--features",
+            "years",
+            "--kind",
+            "linear",
+            "-o",
+            m,
+        ],
+        2,
+    );
+    assert!(
+        r.stderr.contains("already exists; pass --force"),
+        "{}",
+        r.stderr
+    );
+    let other = dir.path().join("other.json");
+    let m = other.to_str().unwrap();
+
+    let r = fails(
+        &[
+            "model",
+            "fit",
+            "-i",
+            &train,
+            "--target",
+            "y",
+            "--features",
             "years,stat",
             "--kind",
             "linear",
@@ -442,6 +467,7 @@ fn a_random_split_is_repeatable_with_its_seed() {
             "--test-fraction",
             "0.3",
             "--json",
+            "--force",
             "-o",
             out.to_str().unwrap(),
         ]);

@@ -175,6 +175,18 @@ fn chart_mistakes_are_usage_errors_naming_the_problem() {
         assert!(r.stderr.contains(message), "{chart}: {}", r.stderr);
     }
     assert!(!out.exists(), "no page after an error");
+    std::fs::write(&out, "keep").unwrap();
+    let r = fails(&["report", &input, "-o", o], 2);
+    assert!(
+        r.stderr.contains("already exists; pass --force"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep");
+    ok(&["report", &input, "-o", o, "--force"]);
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .starts_with("<!DOCTYPE html>"));
     assert!(leftovers(dir.path()).is_empty());
 }
 
