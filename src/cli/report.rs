@@ -22,7 +22,7 @@ use super::output::{human_bytes, Printer};
   bar x=COL [y=AGG] [top=N]         one bar per value of COL, the top N (20) by AGG (count(*))
   line x=COL [y=AGG] [every=UNIT]   AGG per value of a number COL (N bins, 100, past 500 values),
                                     or per day/week/month/quarter/year of a date COL
-  scatter x=COL y=COL [bins=N]      rows on an N×N grid (40) of two number or date columns
+  scatter x=COL y=COL [bins=N]      rows on an N×N grid (40, at most 60) of two number or date columns
   scatter x=AGG y=AGG by=COL        one point per value of COL
   histogram x=COL [bins=N]          rows in N (30) equal-width bins of a number or date column
   Any chart takes title='...'. AGG: count(*), count(c), count_distinct(c), sum(c), avg(c),

@@ -167,6 +167,10 @@ impl ChartSpec {
         if self.top.is_some_and(|n| n > 500) || self.bins.is_some_and(|n| n > 500) {
             return Err(Error::usage("top and bins are at most 500"));
         }
+        // A grid of N×N cells: keep the page small.
+        if self.kind == ChartKind::Scatter && self.bins.is_some_and(|n| n > 60) {
+            return Err(Error::usage("a scatter grid has at most 60 bins per axis"));
+        }
         Ok(())
     }
 }
@@ -260,6 +264,8 @@ mod tests {
         assert!(e.message.contains("x=COLUMN"), "{}", e.message);
         let e = "bar x=a top=0".parse::<ChartSpec>().unwrap_err();
         assert!(e.message.contains("top=0"), "{}", e.message);
+        let e = "scatter x=a y=b bins=100".parse::<ChartSpec>().unwrap_err();
+        assert!(e.message.contains("at most 60"), "{}", e.message);
         let e = "scatter x=a".parse::<ChartSpec>().unwrap_err();
         assert!(e.message.contains("needs y"), "{}", e.message);
     }
