@@ -133,10 +133,15 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// Runs an aggregation query on all cores.
+    /// Runs an aggregation query on the streaming engine: memory stays
+    /// bounded by the groups, not the rows.
     pub fn query(&self, f: impl FnOnce(LazyFrame) -> LazyFrame) -> Result<DataFrame> {
-        Ok(f(self.lf.clone()).collect()?)
+        collect(f(self.lf.clone()))
     }
+}
+
+fn collect(lf: LazyFrame) -> Result<DataFrame> {
+    Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
 }
 
 pub fn is_temporal(t: &DataType) -> bool {
@@ -213,7 +218,7 @@ fn stats(lf: &LazyFrame, schema: &Schema) -> Result<(u64, Vec<ColumnStats>)> {
             exprs.push(c.cast(DataType::Float64).mean().alias(format!("m{i}")));
         }
     }
-    let df = lf.clone().select(exprs).collect()?;
+    let df = collect(lf.clone().select(exprs))?;
     let u = |n: &str| {
         df.column(n)
             .ok()
