@@ -100,6 +100,8 @@ impl Table {
                 .suffix(".arrow")
                 .tempfile()?
                 .into_temp_path();
+            // Removed on drop, and by the signal handler on an interrupt.
+            crate::sink::cleanup::track(&tmp);
             let request = crate::sink::WriteRequest {
                 dest: crate::sink::Destination::Path(tmp.to_path_buf()),
                 options: crate::format::WriteOptions::new(crate::format::Format::Ipc),
@@ -137,6 +139,14 @@ impl Table {
     /// bounded by the groups, not the rows.
     pub fn query(&self, f: impl FnOnce(LazyFrame) -> LazyFrame) -> Result<DataFrame> {
         collect(f(self.lf.clone()))
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        if let Some(p) = &self._spool {
+            crate::sink::cleanup::untrack(p);
+        }
     }
 }
 
