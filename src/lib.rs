@@ -5,11 +5,12 @@
 //!
 //! error, names, vars, progress, runtime, cleanup, location, dtype
 //!   → store (bytes at a location) → format (bytes ⇄ frames) → frame
-//!   → transfer (store → store, and spooling of remote tables) → db
+//!   → model (fit and score) → transfer (store → store, and spooling of
+//!   remote tables) → db
 //!   → source (locations → frames) → ops (pure frame → frame)
 //!   → sink (files, warehouse, table stores) → stream (kafka, mqtt, nats:
 //!   checkpointed batches in, messages out) → step (inputs → ops → rejects
-//!   → output) → inspect → pipeline.
+//!   → output) → inspect, report (HTML pages) → pipeline.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cleanup;
@@ -20,10 +21,12 @@ pub mod format;
 pub mod frame;
 pub mod inspect;
 pub mod location;
+pub mod model;
 pub mod names;
 pub mod ops;
 pub mod pipeline;
 pub mod progress;
+pub mod report;
 pub mod runtime;
 pub mod sink;
 pub mod source;

@@ -37,6 +37,18 @@ pub fn man(args: ManArgs) -> Result<()> {
             .name(name.clone())
             .version(env!("CARGO_PKG_VERSION"));
         render(&sub, &name, &args.dir)?;
+        // Nested commands (etl model fit): etl-model-fit.1.
+        for nested in sub
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        {
+            let name = format!("{name}-{}", nested.get_name());
+            let nested = nested
+                .clone()
+                .name(name.clone())
+                .version(env!("CARGO_PKG_VERSION"));
+            render(&nested, &name, &args.dir)?;
+        }
     }
     Ok(())
 }

@@ -7,9 +7,11 @@ mod docs;
 mod head;
 mod ingest;
 mod inspect;
+mod model;
 mod ops_args;
 mod output;
 mod persist;
+mod report;
 mod run_pipeline;
 mod step;
 mod stream_args;
@@ -66,12 +68,16 @@ pub enum Command {
     Persist(persist::PersistArgs),
     /// Copy files between local paths, S3, Azure Blob, GCS and SFTP: verified, retried, resumable.
     Transfer(transfer::TransferArgs),
-    /// Run a whole pipeline from a TOML file: ingest, clean, transform, persist, extract, transfer.
+    /// Run a whole pipeline from a TOML file: ingest, clean, transform, persist, extract, transfer, report.
     RunPipeline(run_pipeline::RunPipelineArgs),
     /// Show a table's format, size, row count, schema and per-column statistics.
     Inspect(inspect::InspectArgs),
     /// Show the first rows of a table.
     Head(head::HeadArgs),
+    /// Train a model on a table (fit) and apply it (predict).
+    Model(model::ModelArgs),
+    /// Write one self-contained HTML page about a table: schema, statistics and charts.
+    Report(Box<report::ReportArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(docs::CompletionsArgs),
     /// Write the man pages into a folder (used to refresh man/).
@@ -113,6 +119,8 @@ pub fn main() -> ExitCode {
         Command::RunPipeline(a) => run_pipeline::run(a, &printer),
         Command::Inspect(a) => inspect::run(a, &printer),
         Command::Head(a) => head::run(a, &printer),
+        Command::Report(a) => report::run(*a, &printer),
+        Command::Model(a) => model::run(a, &printer),
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),
     }));

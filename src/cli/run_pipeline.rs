@@ -17,7 +17,7 @@ use super::output::{human_bytes, LogFormat, Printer};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "The file declares named stages (ingest, ops, persist, extract, transfer) that
+    after_help = "The file declares named stages (ingest, ops, persist, extract, transfer, report) that
 read and write datasets LAYER.NAME stored as ROOT/LAYER/NAME.parquet (bronze, silver, gold).
 See README.md, \"run-pipeline\", for the file format.
 
@@ -70,6 +70,10 @@ pub struct RunPipelineArgs {
     /// Also append the log lines to this file (in the --log-format).
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+
+    /// Write an HTML run report here: stages on a timeline, rows per stage, reconciliation, gold tables' charts.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(args: RunPipelineArgs, printer: &Printer) -> Result<()> {
@@ -156,7 +160,44 @@ pub fn run(args: RunPipelineArgs, printer: &Printer) -> Result<()> {
             fields,
         ),
     }
+    if let Some(path) = &args.report {
+        let written = run_report(&plan, &manifest, path);
+        match &written {
+            Ok(bytes) => log.line(
+                None,
+                "info",
+                &format!("run report {} ({})", path.display(), human_bytes(*bytes)),
+                serde_json::json!({"event": "run-report", "report": path.display().to_string()}),
+            ),
+            Err(e) => log.line(
+                None,
+                "error",
+                &format!("run report {}: {}", path.display(), e.message),
+                serde_json::json!({"event": "run-report-failed"}),
+            ),
+        }
+        if result.is_ok() {
+            written?;
+        }
+    }
     result
+}
+
+/// The run report: the manifest, and a profile of each gold dataset that exists.
+fn run_report(plan: &Plan, manifest: &pipeline::Manifest, path: &std::path::Path) -> Result<u64> {
+    let tables: Vec<etl::report::RunTable> = plan
+        .stages
+        .iter()
+        .filter_map(|s| s.action.output())
+        .filter(|d| d.name.starts_with("gold.") && d.path.exists())
+        .map(|d| etl::report::RunTable {
+            name: d.name.clone(),
+            path: d.path.clone(),
+            charts: Vec::new(),
+        })
+        .collect();
+    let json = serde_json::to_value(manifest).map_err(|e| Error::data(e.to_string()))?;
+    etl::report::write_page(path, &etl::report::run_page(&json, &tables)?)
 }
 
 fn print_plan(plan: &Plan, picked: &[bool]) {
@@ -225,6 +266,9 @@ fn describe(stage: &Stage) -> String {
                 .map(|n| format!(", {n} files"))
                 .unwrap_or_default()
         ),
+        Action::Report { input, spec } => {
+            format!("report {} → {}", input.name, spec.path.display())
+        }
         Action::Transfer(t) => format!(
             "transfer {} → {}",
             t.from.join(", "),

@@ -9,6 +9,7 @@
 pub mod checks;
 mod columns;
 mod nulls;
+pub mod predict;
 mod relational;
 mod rows;
 pub mod spec;
@@ -18,6 +19,7 @@ mod text;
 
 use polars::prelude::*;
 
+pub use relational::aggregate;
 pub use spec::Op;
 
 use crate::error::{Error, Result};
@@ -107,6 +109,7 @@ fn apply_one(frame: Frame, op: &Op, schema: &Schema, ctx: &Context) -> Result<Fr
         Op::Union(locations) => relational::union(frame, locations, ctx),
         Op::Sql(s) => sql::run(frame, s, ctx),
         Op::IngestTime(name) => columns::ingest_time(frame, name),
+        Op::Predict(p) => predict::predict(frame, p),
     }
 }
 
@@ -177,6 +180,7 @@ pub fn name(op: &Op) -> &'static str {
         Op::Limit(_) => "limit",
         Op::Union(_) => "union",
         Op::IngestTime(_) => "ingest-time",
+        Op::Predict(_) => "predict",
     }
 }
 

@@ -90,6 +90,9 @@ pub enum Op {
     /// Add a column with the time the op runs (a UTC timestamp, the same
     /// for every row): `ingest-time = "loaded_at"`.
     IngestTime(String),
+    /// Add a trained model's prediction (see `etl model fit`) as a column:
+    /// `predict = { model = "models/trx.json", output = "trx_pred" }`.
+    Predict(Predict),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,6 +347,16 @@ pub struct TopN {
     /// Keep the rank as a column with this name.
     #[serde(default)]
     pub rank_column: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Predict {
+    /// The model file written by `etl model fit`.
+    pub model: String,
+    /// The prediction's column (default `prediction`); classifiers also add `OUTPUT_probability`.
+    #[serde(default)]
+    pub output: Option<String>,
 }
 
 /// An ops file: `[[ops]]` tables, in order.

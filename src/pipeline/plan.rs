@@ -66,6 +66,11 @@ pub enum Action {
     Extract { input: Dataset, spec: ExtractSpec },
     /// Copy files to object storage, SFTP or local folders.
     Transfer(TransferSpec),
+    /// Write an HTML report about a dataset (crate::report).
+    Report {
+        input: Dataset,
+        spec: crate::report::ReportStage,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +97,7 @@ impl Action {
             Action::Persist { .. } => "persist",
             Action::Extract { .. } => "extract",
             Action::Transfer(_) => "transfer",
+            Action::Report { .. } => "report",
         }
     }
 
@@ -100,7 +106,8 @@ impl Action {
         match self {
             Action::Ops { input, .. }
             | Action::Persist { input, .. }
-            | Action::Extract { input, .. } => Some(input),
+            | Action::Extract { input, .. }
+            | Action::Report { input, .. } => Some(input),
             _ => None,
         }
     }

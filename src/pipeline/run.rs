@@ -347,6 +347,13 @@ fn run_stage(
                 .outputs
                 .push(manifest::describe(&spec.path, Some(written)));
         }
+        Action::Report { input, spec } => {
+            let (frame, rows_in) = open_dataset(input, Reader::Streaming, rows, record)?;
+            ensure_parent(&spec.path)?;
+            spec.write(frame, &input.name)?;
+            record.rows_out = Some(rows_in);
+            record.outputs.push(manifest::describe(&spec.path, None));
+        }
         Action::Transfer(spec) => {
             record.inputs = spec
                 .from

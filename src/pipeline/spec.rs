@@ -140,6 +140,7 @@ pub const STAGE_KEYS: &[&str] = &[
     "persist",
     "extract",
     "transfer",
+    "report",
 ];
 
 pub const PIPELINE_KEYS: &[&str] = &["name", "description", "root", "manifest", "lock"];

@@ -146,7 +146,7 @@ impl StageCtx<'_> {
             }
         }
         let kinds: Vec<&str> = [
-            "ingest", "ops", "ops-file", "persist", "extract", "transfer",
+            "ingest", "ops", "ops-file", "persist", "extract", "transfer", "report",
         ]
         .into_iter()
         .filter(|k| self.raw.contains_key(*k))
@@ -154,7 +154,7 @@ impl StageCtx<'_> {
         let kind = match kinds.as_slice() {
             [one] => *one,
             [] => {
-                self.problem("name", "say what the stage does with one of: ingest, ops (or ops-file), persist, extract, transfer");
+                self.problem("name", "say what the stage does with one of: ingest, ops (or ops-file), persist, extract, transfer, report");
                 return None;
             }
             many => {
@@ -168,7 +168,7 @@ impl StageCtx<'_> {
                 return None;
             }
         };
-        let input = if matches!(kind, "ops" | "ops-file" | "persist" | "extract") {
+        let input = if matches!(kind, "ops" | "ops-file" | "persist" | "extract" | "report") {
             match self.raw.contains_key("input") {
                 true => self.dataset_key("input"),
                 false => {
@@ -194,6 +194,7 @@ impl StageCtx<'_> {
             "ops" | "ops-file" => self.ops(input.clone()?),
             "persist" => self.persist(input.clone()?),
             "extract" => self.extract(input.clone()?),
+            "report" => self.report(input.clone()?),
             _ => self.transfer(),
         }?;
         let description = self.string("description");
@@ -535,5 +536,25 @@ impl StageCtx<'_> {
             }
         }
         ok.then_some(Action::Transfer(t))
+    }
+
+    fn report(&mut self, input: Dataset) -> Option<Action> {
+        let parsed = self
+            .raw
+            .get("report")
+            .map(|v| self.scope.expand_value(v))
+            .transpose()
+            .and_then(|v| {
+                v.ok_or_else(String::new)?
+                    .try_into::<crate::report::ReportStage>()
+                    .map_err(|e| one_line(&e.to_string()))
+            });
+        match parsed.map(|r| r.charts().map(|_| r).map_err(|e| e.message)) {
+            Ok(Ok(spec)) => Some(Action::Report { input, spec }),
+            Ok(Err(msg)) | Err(msg) => {
+                self.problem("report", format!("report: {msg} (write report = {{ path = \"report.html\", charts = [\"bar x=COL y=sum(COL)\"] }})"));
+                None
+            }
+        }
     }
 }

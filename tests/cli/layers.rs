@@ -15,6 +15,7 @@ const TIERS: &[&[&str]] = &[
     &["store"],
     &["format"],
     &["frame"],
+    &["model"],
     &["transfer"],
     &["db"],
     &["source"],
@@ -22,7 +23,7 @@ const TIERS: &[&[&str]] = &[
     &["sink"],
     &["stream"],
     &["step"],
-    &["inspect"],
+    &["inspect", "report"],
     &["pipeline"],
     &["cli"],
 ];
