@@ -16,7 +16,7 @@ use smartcore::tree::decision_tree_regressor::{
 
 use super::encode::{self, MAX_CATEGORIES};
 use super::file::{Estimator, Feature, Kind, ModelFile, Params, Task, Training};
-use super::predict::scores;
+use super::predict::{scores, sigmoid};
 use super::trees::Tree;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
@@ -502,8 +502,4 @@ fn train_estimator(
             ))
         }
     }
-}
-
-pub fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
 }

@@ -9,7 +9,6 @@ use polars::prelude::*;
 
 use super::encode::{self, row_major};
 use super::file::{Estimator, ModelFile, Task};
-use super::fit::sigmoid;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
@@ -163,4 +162,9 @@ fn class_literal(v: &serde_json::Value) -> Result<Expr> {
             )))
         }
     })
+}
+
+/// The logistic function: a log-odds score to a probability.
+pub fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
 }
