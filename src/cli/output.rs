@@ -48,7 +48,7 @@ impl Printer {
                 obj.to_string()
             }
         };
-        let _ = writeln!(std::io::stderr(), "{line}");
+        let _ = writeln!(std::io::stderr(), "{}", etl::location::redact(&line));
     }
 
     pub fn error(&self, e: &Error) {
@@ -63,7 +63,7 @@ impl Printer {
             })
             .to_string(),
         };
-        let _ = writeln!(std::io::stderr(), "{line}");
+        let _ = writeln!(std::io::stderr(), "{}", etl::location::redact(&line));
     }
 }
 

@@ -109,6 +109,8 @@ impl Manifest {
                 .map_err(|e| Error::io(format!("{}: {e}", dir.display())))?;
         }
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::data(e.to_string()))?;
+        // Error messages recorded here may quote a library's text with a URL in it.
+        let text = crate::location::redact(&text);
         let tmp = temp_name(path);
         std::fs::write(&tmp, text + "\n")
             .and_then(|_| std::fs::rename(&tmp, path))

@@ -20,6 +20,7 @@ mod pipeline_read;
 mod pipes;
 mod remote;
 mod run_pipeline;
+mod secrets;
 mod transfer;
 mod transfer_faults;
 mod transform;
