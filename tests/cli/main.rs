@@ -24,3 +24,4 @@ mod secrets;
 mod transfer;
 mod transfer_faults;
 mod transform;
+mod warehouse_partitions;
