@@ -151,11 +151,7 @@ fn write_staged(frame: Frame, staging: &Path, partition_by: &[String], run: &str
         return Ok(rows);
     }
     // Spool once (the input may be a CSV or a stream), then one pass per partition.
-    let spool = tempfile::Builder::new()
-        .prefix("etl-persist-")
-        .suffix(".arrow")
-        .tempfile()?
-        .into_temp_path();
+    let spool = crate::cleanup::scratch_file("persist", ".arrow")?;
     std::fs::remove_file(&spool).ok();
     super::file::write_file(frame, &spool, &WriteOptions::new(Format::Ipc))?;
     let scan = || crate::format::ipc::scan_file(&spool);

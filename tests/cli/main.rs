@@ -12,6 +12,7 @@ mod ingest_db;
 mod ingest_errors;
 mod inspect;
 mod interop;
+mod interrupts;
 mod layers;
 mod persist;
 mod persist_db;
