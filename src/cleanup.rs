@@ -228,9 +228,13 @@ impl TempOutput {
     /// this temp path holds the old copy and is removed. Elsewhere it takes
     /// two renames, and the old copy is registered for removal only once the
     /// new one is in place: an interrupt between the two never removes both.
+    /// The output's bytes are on disk before the rename, and the rename is
+    /// (the parent folder synced) before this returns.
     pub fn commit(mut self, target: &Path) -> std::io::Result<()> {
+        sync_tree(&self.path)?;
         if target.is_dir() && !target.is_symlink() {
             if exchange(&self.path, target)? {
+                sync_parent(target)?;
                 // self.path now holds the old copy: dropped below, as not kept.
                 return Ok(());
             }
@@ -238,10 +242,44 @@ impl TempOutput {
         } else {
             std::fs::rename(&self.path, target)?;
         }
+        sync_parent(target)?;
         untrack(&self.path);
         self.kept = true;
         Ok(())
     }
+}
+
+/// Makes a file, or a folder and everything in it, durable: each file's
+/// data, then each folder (the names it holds). Nothing is reported written
+/// before this.
+pub fn sync_tree(path: &Path) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.is_dir() {
+        for e in std::fs::read_dir(path)? {
+            sync_tree(&e?.path())?;
+        }
+    } else if !meta.is_file() {
+        return Ok(());
+    }
+    std::fs::File::open(path)?.sync_all()
+}
+
+/// Syncs the folder holding `path`, so that a rename or a new name in it
+/// survives a crash.
+pub fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(parent)?.sync_all()
+}
+
+/// Writes `bytes` to `path` durably: under a temporary name, synced,
+/// renamed, the folder synced.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = TempOutput::beside(path);
+    std::fs::write(&tmp.path, bytes)?;
+    tmp.commit(path)
 }
 
 /// Replaces the folder `target` by `new` with two renames. The old copy is

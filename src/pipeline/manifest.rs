@@ -111,22 +111,9 @@ impl Manifest {
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::data(e.to_string()))?;
         // Error messages recorded here may quote a library's text with a URL in it.
         let text = crate::location::redact(&text);
-        let tmp = temp_name(path);
-        std::fs::write(&tmp, text + "\n")
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                Error::io(format!("manifest {}: {e}", path.display()))
-            })
+        crate::cleanup::write_durably(path, (text + "\n").as_bytes())
+            .map_err(|e| Error::io(format!("manifest {}: {e}", path.display())))
     }
-}
-
-fn temp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("manifest.json");
-    path.with_file_name(crate::cleanup::temp_name(name))
 }
 
 /// Describes a written file or folder of part files: size and SHA-256 (of

@@ -78,6 +78,8 @@ pub fn load(frame: Frame, root: &Path, w: &LoadSpec) -> Result<LoadSummary> {
         )));
     }
     let files = staged.len();
+    // Synced once here: the moves below only rename.
+    crate::cleanup::sync_tree(&staging.path)?;
     let partitions = if w.partition_by.is_empty() {
         0
     } else {
@@ -94,7 +96,7 @@ pub fn load(frame: Frame, root: &Path, w: &LoadSpec) -> Result<LoadSummary> {
             staging.commit(&dir)?;
         }
     }
-    std::fs::File::create(dir.join("_SUCCESS"))?;
+    crate::cleanup::write_durably(&dir.join("_SUCCESS"), b"")?;
     Ok(LoadSummary {
         target: dir.display().to_string(),
         mode: w.mode.name().to_string(),
@@ -261,6 +263,7 @@ fn move_files_in(staging: &Path, dir: &Path) -> Result<()> {
         let target = dir.join(rel);
         std::fs::create_dir_all(target.parent().expect("has a folder"))?;
         std::fs::rename(&file, &target)?;
+        crate::cleanup::sync_parent(&target)?;
     }
     Ok(())
 }

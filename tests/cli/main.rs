@@ -5,6 +5,7 @@ mod clean;
 mod common;
 mod dbs;
 mod docs;
+mod durability;
 mod head;
 mod healthcare;
 mod ingest;
