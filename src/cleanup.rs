@@ -13,6 +13,28 @@ use std::sync::Mutex;
 
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// What must be recorded when a signal ends the run (a pipeline's manifest).
+static ON_INTERRUPT: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+
+/// Registers `hook` to run when a signal interrupts the process, before
+/// temporary files are removed. Registering the same hook twice runs it once.
+pub fn on_interrupt(hook: fn()) {
+    if let Ok(mut h) = ON_INTERRUPT.lock() {
+        if !h.contains(&hook) {
+            h.push(hook);
+        }
+    }
+}
+
+/// The signal handler's cleanup: the interrupt hooks, then [`remove_all`].
+pub fn interrupted() {
+    let hooks: Vec<fn()> = ON_INTERRUPT.lock().map(|h| h.clone()).unwrap_or_default();
+    for hook in hooks {
+        hook();
+    }
+    remove_all();
+}
+
 /// The marker every in-progress output name carries.
 const TEMP_MARK: &str = ".etl-tmp-";
 

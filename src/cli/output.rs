@@ -269,7 +269,7 @@ pub fn cleanup_on_signal() {
                 _ = term.recv() => {},
             }
             etl::progress::finish();
-            etl::cleanup::remove_all();
+            etl::cleanup::interrupted();
             let _ = writeln!(
                 std::io::stderr(),
                 "etl: interrupted; temporary files removed"

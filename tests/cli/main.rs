@@ -19,6 +19,7 @@ mod persist;
 mod persist_db;
 mod pipeline_e2e;
 mod pipeline_read;
+mod pipeline_runs;
 mod pipes;
 mod remote;
 mod run_pipeline;
