@@ -56,6 +56,9 @@ pub fn load(frame: Frame, root: &Path, w: &LoadSpec) -> Result<LoadSummary> {
         check_partitions(&dir, &w.partition_by)?;
         check_schema(&dir, &schema, &w.partition_by, w.evolve)?;
     }
+    if w.mode == LoadMode::Incremental && !w.primary_key.is_empty() {
+        frame = last_row_per_key(frame, &w.primary_key)?;
+    }
     if delete == Some(Delete::SameKey) {
         frame = merge_with_existing(frame, &dir, &w.primary_key, &w.partition_by)?;
     }
@@ -375,6 +378,22 @@ fn check_schema(dir: &Path, new: &Schema, partition_by: &[String], evolve: bool)
         dir.display(),
         problems.join("; ")
     )))
+}
+
+/// Incremental: of new rows sharing a key, the last wins (as when the rows
+/// are applied in order, and as for the databases).
+fn last_row_per_key(frame: Frame, key: &[String]) -> Result<Frame> {
+    let mut frame = frame.into_lazy()?;
+    let FrameData::Lazy(lf) = &frame.data else {
+        unreachable!("into_lazy gives plans")
+    };
+    let keys: Vec<Expr> = key.iter().map(|k| col(k.as_str())).collect();
+    frame.data = FrameData::Lazy(
+        lf.clone()
+            .unique_stable_generic(Some(keys), UniqueKeepStrategy::Last),
+    );
+    frame.rows = None;
+    Ok(frame)
 }
 
 /// Incremental: the table's rows whose key is not in the new rows, then the

@@ -8,6 +8,7 @@ mod docs;
 mod durability;
 mod head;
 mod healthcare;
+mod incremental_keys;
 mod ingest;
 mod ingest_db;
 mod ingest_errors;
