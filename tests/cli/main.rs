@@ -25,6 +25,7 @@ mod pipes;
 mod remote;
 mod run_pipeline;
 mod secrets;
+mod ssh_host_keys;
 mod transfer;
 mod transfer_faults;
 mod transform;
