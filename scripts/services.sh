@@ -343,6 +343,9 @@ start_sshd() {
     user=$(id -un)
     if am_root; then mkdir -p -m0755 /run/sshd; fi
     ssh-keygen -q -t ed25519 -N '' -C etl-test-host -f "$D/host_key"
+    # More host key types, for the known_hosts rules (a key of each type).
+    ssh-keygen -q -t ecdsa -N '' -C etl-test-host -f "$D/host_key_ecdsa"
+    ssh-keygen -q -t rsa -b 2048 -N '' -C etl-test-host -f "$D/host_key_rsa"
     ssh-keygen -q -t ed25519 -N '' -C etl-test-client -f "$D/client_key"
     cp "$D/client_key.pub" "$D/authorized_keys"
     chmod 600 "$D/authorized_keys"
@@ -362,6 +365,8 @@ Port $port
 ListenAddress $HOST
 AddressFamily inet
 HostKey $D/host_key
+HostKey $D/host_key_ecdsa
+HostKey $D/host_key_rsa
 PidFile $D/sshd.pid
 AuthorizedKeysFile $D/authorized_keys
 PubkeyAuthentication yes
@@ -390,7 +395,7 @@ EOF
         "ETL_TEST_SFTP_URL=sftp://$user@$HOST:$port$urlpath" \
         "ETL_TEST_SFTP_HOST=$HOST" "ETL_TEST_SFTP_PORT=$port" "ETL_TEST_SFTP_USER=$user" \
         "ETL_TEST_SSH_KEY=$D/client_key" "ETL_TEST_KNOWN_HOSTS=$D/known_hosts" \
-        "ETL_TEST_SFTP_ROOT=$root"
+        "ETL_TEST_SFTP_ROOT=$root" "ETL_TEST_SSH_HOST_KEYS=$D"
     echo "sftp://$user@$HOST:$port$urlpath" >"$D/summary"
 }
 

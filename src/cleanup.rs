@@ -13,6 +13,28 @@ use std::sync::Mutex;
 
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// What must be recorded when a signal ends the run (a pipeline's manifest).
+static ON_INTERRUPT: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+
+/// Registers `hook` to run when a signal interrupts the process, before
+/// temporary files are removed. Registering the same hook twice runs it once.
+pub fn on_interrupt(hook: fn()) {
+    if let Ok(mut h) = ON_INTERRUPT.lock() {
+        if !h.contains(&hook) {
+            h.push(hook);
+        }
+    }
+}
+
+/// The signal handler's cleanup: the interrupt hooks, then [`remove_all`].
+pub fn interrupted() {
+    let hooks: Vec<fn()> = ON_INTERRUPT.lock().map(|h| h.clone()).unwrap_or_default();
+    for hook in hooks {
+        hook();
+    }
+    remove_all();
+}
+
 /// The marker every in-progress output name carries.
 const TEMP_MARK: &str = ".etl-tmp-";
 
@@ -59,6 +81,68 @@ pub fn is_stale_temp_of(entry: &str, target: &str) -> bool {
 /// Whether a file name is some in-progress output.
 pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(TEMP_MARK)
+}
+
+/// The prefix of a run's private scratch folder in the system TMPDIR.
+const RUN_DIR_PREFIX: &str = "etl-run-";
+
+/// Gives this run a private scratch folder, `$TMPDIR/etl-run-PID-XXXX`, and
+/// points TMPDIR at it, so that every scratch file (ours, and those of the
+/// libraries we call) lands there and goes with it: on interrupt, at exit,
+/// or, after a SIGKILL, at the next run's start. A run holds an `flock` on
+/// its folder, so only the folders of runs that are gone are removed, never
+/// a concurrent run's. Call first thing, while the process has one thread
+/// (it sets an environment variable).
+pub fn private_tmpdir() {
+    let base = std::env::temp_dir();
+    remove_dead_runs(&base);
+    let Ok(dir) = tempfile::Builder::new()
+        .prefix(&format!("{RUN_DIR_PREFIX}{}-", std::process::id()))
+        .tempdir_in(&base)
+    else {
+        return;
+    };
+    let Ok(lock) = std::fs::File::open(dir.path()) else {
+        return;
+    };
+    if !try_lock(&lock) {
+        return;
+    }
+    // Held (open, locked) until the process ends, however it ends.
+    std::mem::forget(lock);
+    let dir = dir.keep();
+    track(&dir);
+    std::env::set_var("TMPDIR", &dir);
+}
+
+/// Removes the scratch folders of runs that ended without cleaning up
+/// (their lock is free).
+fn remove_dead_runs(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !name.to_string_lossy().starts_with(RUN_DIR_PREFIX) {
+            continue;
+        }
+        let path = e.path();
+        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if !is_dir {
+            continue;
+        }
+        if let Ok(f) = std::fs::File::open(&path) {
+            if try_lock(&f) {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        }
+    }
+}
+
+fn try_lock(f: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a valid, open descriptor.
+    unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
 /// A tracked scratch file in TMPDIR named `etl-KIND-XXXX.SUFFIX`, removed
@@ -161,23 +245,119 @@ impl TempOutput {
     }
 
     /// Moves the finished output into place. An existing target (file or
-    /// folder) is replaced; a folder is swapped with two renames.
+    /// folder) is replaced. A folder is swapped in one atomic exchange where
+    /// the system has one (Linux `renameat2(RENAME_EXCHANGE)`), after which
+    /// this temp path holds the old copy and is removed. Elsewhere it takes
+    /// two renames, and the old copy is registered for removal only once the
+    /// new one is in place: an interrupt between the two never removes both.
+    /// The output's bytes are on disk before the rename, and the rename is
+    /// (the parent folder synced) before this returns.
     pub fn commit(mut self, target: &Path) -> std::io::Result<()> {
+        sync_tree(&self.path)?;
         if target.is_dir() && !target.is_symlink() {
-            let old = TempOutput::beside(target);
-            std::fs::rename(target, &old.path)?;
-            if let Err(e) = std::fs::rename(&self.path, target) {
-                let _ = std::fs::rename(&old.path, target);
-                return Err(e);
+            if exchange(&self.path, target)? {
+                sync_parent(target)?;
+                // self.path now holds the old copy: dropped below, as not kept.
+                return Ok(());
             }
-            drop(old);
+            swap_by_renames(&self.path, target, || {})?;
         } else {
             std::fs::rename(&self.path, target)?;
         }
+        sync_parent(target)?;
         untrack(&self.path);
         self.kept = true;
         Ok(())
     }
+}
+
+/// Makes a file, or a folder and everything in it, durable: each file's
+/// data, then each folder (the names it holds). Nothing is reported written
+/// before this.
+pub fn sync_tree(path: &Path) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.is_dir() {
+        for e in std::fs::read_dir(path)? {
+            sync_tree(&e?.path())?;
+        }
+    } else if !meta.is_file() {
+        return Ok(());
+    }
+    std::fs::File::open(path)?.sync_all()
+}
+
+/// Syncs the folder holding `path`, so that a rename or a new name in it
+/// survives a crash.
+pub fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(parent)?.sync_all()
+}
+
+/// Writes `bytes` to `path` durably: under a temporary name, synced,
+/// renamed, the folder synced.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = TempOutput::beside(path);
+    std::fs::write(&tmp.path, bytes)?;
+    tmp.commit(path)
+}
+
+/// Replaces the folder `target` by `new` with two renames. The old copy is
+/// registered for removal only once the new one is in place, so an
+/// interrupt at `between` removes the new copy (still a temp) and leaves
+/// the old one, under a temp name that the next run reports.
+fn swap_by_renames(new: &Path, target: &Path, between: impl FnOnce()) -> std::io::Result<()> {
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("output");
+    let old = target.with_file_name(temp_name(name));
+    std::fs::rename(target, &old)?;
+    between();
+    if let Err(e) = std::fs::rename(new, target) {
+        let _ = std::fs::rename(&old, target);
+        return Err(e);
+    }
+    track(&old);
+    let _ = std::fs::remove_dir_all(&old);
+    untrack(&old);
+    Ok(())
+}
+
+/// Swaps two paths atomically: `Ok(false)` where the system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes());
+    let (Ok(a), Ok(b)) = (c(a), c(b)) else {
+        return Ok(false);
+    };
+    // SAFETY: two valid NUL-terminated paths relative to the working folder.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        // Not supported by this kernel or file system.
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 impl Drop for TempOutput {
@@ -204,6 +384,48 @@ mod tests {
         assert!(!is_stale_temp_of(&t, "report.csv"));
         assert!(is_stale_temp_of(".report.csv.etl-tmp-1-5", "report.csv"));
         assert!(!is_stale_temp_of(".other.csv.etl-tmp-1-5", "report.csv"));
+    }
+
+    #[test]
+    fn a_folder_swap_keeps_the_new_copy_and_removes_the_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("table");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("old"), "old").unwrap();
+        let new = TempOutput::beside(&target);
+        std::fs::create_dir(&new.path).unwrap();
+        std::fs::write(new.path.join("new"), "new").unwrap();
+        new.commit(&target).unwrap();
+        assert!(target.join("new").is_file());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+        // Nothing of the swap is still registered for removal.
+        assert!(PENDING
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|p| !p.starts_with(dir.path())));
+    }
+
+    #[test]
+    fn an_interrupt_between_the_two_renames_keeps_the_old_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("table");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("old"), "old").unwrap();
+        let new = TempOutput::beside(&target);
+        std::fs::create_dir(&new.path).unwrap();
+        // What the signal handler does at the worst moment (limited to this
+        // test's paths: other tests run in parallel).
+        let interrupt = || {
+            let tracked: Vec<PathBuf> = PENDING.lock().unwrap().clone();
+            for p in tracked.iter().filter(|p| p.starts_with(dir.path())) {
+                let _ = std::fs::remove_dir_all(p).or_else(|_| std::fs::remove_file(p));
+            }
+        };
+        let r = swap_by_renames(&new.path, &target, interrupt);
+        assert!(r.is_err(), "the new copy was removed, so it cannot move in");
+        assert!(target.join("old").is_file(), "the old copy must survive");
     }
 
     #[test]

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+mod redact;
+pub use redact::redact;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     /// `-`: standard input or output.
@@ -72,11 +75,12 @@ impl Location {
         }
         if let Some((scheme, _)) = text.split_once("://") {
             if scheme.eq_ignore_ascii_case("file") {
-                let url = url::Url::parse(text)
-                    .map_err(|e| Error::usage(format!("{text}: not a valid file:// URL ({e})")))?;
-                let path = url
-                    .to_file_path()
-                    .map_err(|_| Error::usage(format!("{text}: not a local file:// URL")))?;
+                let url = url::Url::parse(text).map_err(|e| {
+                    Error::usage(format!("{}: not a valid file:// URL ({e})", redact(text)))
+                })?;
+                let path = url.to_file_path().map_err(|_| {
+                    Error::usage(format!("{}: not a local file:// URL", redact(text)))
+                })?;
                 return Ok(Self::local_or_glob(path.to_string_lossy().as_ref()));
             }
             let lower = scheme.to_ascii_lowercase();
@@ -149,18 +153,6 @@ fn kafka_broker_list(kind: Scheme, text: &str) -> String {
     let first = hosts.split(',').next().unwrap_or_default();
     let sep = if path.contains('?') { '&' } else { '?' };
     format!("{head}://{user}{first}{path}{sep}bootstrap.servers={hosts}")
-}
-
-/// Hides the password of a URL: `postgres://etl:***@host/db`. Applied to
-/// every location before it reaches a message, a log or a manifest.
-pub fn redact(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => text.to_string(),
-    }
 }
 
 #[cfg(test)]

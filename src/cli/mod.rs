@@ -88,6 +88,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     // First, while this is the only thread (see configure_table_format).
     output::configure_table_format();
+    etl::cleanup::private_tmpdir();
     use clap::{CommandFactory, FromArgMatches};
     let parsed = Cli::command()
         .try_get_matches()

@@ -48,7 +48,7 @@ impl Printer {
                 obj.to_string()
             }
         };
-        let _ = writeln!(std::io::stderr(), "{line}");
+        let _ = writeln!(std::io::stderr(), "{}", etl::location::redact(&line));
     }
 
     pub fn error(&self, e: &Error) {
@@ -63,7 +63,7 @@ impl Printer {
             })
             .to_string(),
         };
-        let _ = writeln!(std::io::stderr(), "{line}");
+        let _ = writeln!(std::io::stderr(), "{}", etl::location::redact(&line));
     }
 }
 
@@ -269,7 +269,7 @@ pub fn cleanup_on_signal() {
                 _ = term.recv() => {},
             }
             etl::progress::finish();
-            etl::cleanup::remove_all();
+            etl::cleanup::interrupted();
             let _ = writeln!(
                 std::io::stderr(),
                 "etl: interrupted; temporary files removed"

@@ -216,7 +216,12 @@ fn print_plan(plan: &Plan, picked: &[bool]) {
     );
     for (i, (stage, p)) in plan.stages.iter().zip(picked).enumerate() {
         let mark = if *p { " " } else { "-" };
-        println!("{mark}{:>2}. {:<20} {}", i + 1, stage.name, describe(stage));
+        println!(
+            "{mark}{:>2}. {:<20} {}",
+            i + 1,
+            stage.name,
+            etl::location::redact(&describe(stage))
+        );
     }
     if picked.iter().any(|p| !p) {
         println!("(- : skipped by --only/--from)");
@@ -271,7 +276,11 @@ fn describe(stage: &Stage) -> String {
         }
         Action::Transfer(t) => format!(
             "transfer {} → {}",
-            t.from.join(", "),
+            t.from
+                .iter()
+                .map(|l| etl::location::redact(l))
+                .collect::<Vec<_>>()
+                .join(", "),
             t.to.iter()
                 .map(|l| etl::location::redact(l))
                 .collect::<Vec<_>>()
@@ -341,6 +350,9 @@ impl<'a> RunLog<'a> {
                 obj.to_string()
             }
         };
+        // Every location and quoted error passes through here: one place
+        // that keeps credentials out of the terminal and the log file.
+        let text = etl::location::redact(&text);
         if !self.printer.quiet || level == "error" {
             etl::progress::finish();
             let _ = writeln!(std::io::stderr(), "{text}");

@@ -120,6 +120,7 @@ pub fn run(args: TransferArgs, printer: &Printer) -> Result<()> {
     let s = result?;
     if args.json {
         let text = serde_json::to_string(&s).map_err(|e| Error::data(e.to_string()))?;
+        let text = etl::location::redact(&text);
         writeln!(std::io::stdout(), "{text}")?;
     } else if s.dry_run {
         let mut out = std::io::stdout().lock();

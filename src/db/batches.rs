@@ -34,7 +34,9 @@ pub fn spawn(url: &url::Url, read: impl FnOnce(Out) + Send + 'static) -> Result<
     }))
 }
 
-/// Where the reader thread sends the schema (once) and the batches.
+/// Where the reader thread sends the schema (once) and the batches. If
+/// the reader panics, dropping this during the unwind sends an error, so
+/// the read fails instead of ending as if the data were complete.
 pub struct Out {
     schema: Option<mpsc::SyncSender<Result<SchemaRef>>>,
     batches: mpsc::SyncSender<Result<DataFrame>>,
@@ -62,6 +64,16 @@ impl Out {
     /// False when the consumer went away (e.g. after --limit).
     pub fn batch(&mut self, df: DataFrame) -> bool {
         self.batches.send(Ok(df)).is_ok()
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.fail(Error::io(
+                "the database reader failed with an internal error (a panic); the rows read so far are incomplete",
+            ));
+        }
     }
 }
 
@@ -232,4 +244,41 @@ pub fn schema_of(cols: Vec<(String, DataType)>) -> Result<SchemaRef> {
         return Err(Error::usage("the query returns no columns"));
     }
     Ok(Arc::new(schema))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> url::Url {
+        url::Url::parse("sqlite:///x.db").unwrap()
+    }
+
+    fn one_batch() -> DataFrame {
+        df!("id" => [1i64, 2]).unwrap()
+    }
+
+    #[test]
+    fn a_panic_after_some_batches_fails_the_read() {
+        let frame = spawn(&url(), |mut out| {
+            out.schema(one_batch().schema().clone());
+            out.batch(one_batch());
+            panic!("a bug in a decoder");
+        })
+        .unwrap();
+        let crate::frame::FrameData::Batches(stream) = frame.data else {
+            panic!("a database read is a stream of batches");
+        };
+        let results: Vec<Result<DataFrame>> = stream.batches.collect();
+        assert_eq!(results.len(), 2);
+        assert!(results[0].is_ok());
+        let e = results[1].as_ref().unwrap_err();
+        assert!(e.message.contains("incomplete"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_panic_before_the_schema_fails_the_read() {
+        let e = spawn(&url(), |_out| panic!("a bug while connecting")).unwrap_err();
+        assert!(e.message.contains("internal error"), "{}", e.message);
+    }
 }

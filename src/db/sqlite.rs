@@ -12,7 +12,7 @@ use polars::prelude::*;
 use rusqlite::types::Value;
 
 use super::batches::{schema_of, Batcher, Builder, Out, BATCH_ROWS};
-use super::load::{steps, Delete, Direct, Found, LoadSpec, LoadSummary, Steps};
+use super::load::{steps, Delete, Direct, Found, LoadMode, LoadSpec, LoadSummary, Steps};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
@@ -48,8 +48,22 @@ fn sqlite_err(e: rusqlite::Error) -> Error {
 }
 
 /// Loads `frame` into the table `w.table` of the database file `path`.
+/// The table `--table` names in the one database of a SQLite URL: `a.b`
+/// would be table `b` of an attached database `a`, and etl attaches none,
+/// so a schema is refused; `"a.b"` (quoted) is a table whose name holds a dot.
+fn table_name(text: &str) -> Result<String> {
+    let parsed = super::sql::TableName::parse(text)?;
+    if let Some(schema) = parsed.schema {
+        return Err(Error::usage(format!(
+            "--table '{text}': a SQLite URL is one database, with no schema '{schema}'; write the table name alone, or double-quote a name that holds a dot: '\"{text}\"'"
+        )));
+    }
+    Ok(parsed.name)
+}
+
 pub fn load(frame: Frame, path: &Path, w: &LoadSpec) -> Result<LoadSummary> {
     let started = Instant::now();
+    let name = table_name(&w.table)?;
     let mut frame = frame;
     let schema = frame.schema()?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -59,14 +73,14 @@ pub fn load(frame: Frame, path: &Path, w: &LoadSpec) -> Result<LoadSummary> {
         .map_err(|e| Error::io(format!("{}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))
         .map_err(sqlite_err)?;
-    let table = quote(&w.table);
-    let staging_name = format!("{}__etl_staging", w.table);
+    let table = quote(&name);
+    let staging_name = format!("{name}__etl_staging");
     let staging = quote(&staging_name);
     let columns: Vec<(String, DataType)> = schema
         .iter()
         .map(|(n, t)| (n.to_string(), t.clone()))
         .collect();
-    let existing = existing_columns(&conn, &w.table)?;
+    let existing = existing_columns(&conn, &name)?;
     let steps = steps(
         w.mode,
         Found {
@@ -77,7 +91,7 @@ pub fn load(frame: Frame, path: &Path, w: &LoadSpec) -> Result<LoadSummary> {
     );
     if let (Some(old), Steps::Into { .. }) = (&existing, steps) {
         let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-        super::sql::check_columns(old, &names, w.evolve, &w.table)?;
+        super::sql::check_columns(old, &names, w.evolve, &name)?;
     }
     let tx = conn.transaction().map_err(sqlite_err)?;
     let ddl = |name: &str| {
@@ -92,6 +106,19 @@ pub fn load(frame: Frame, path: &Path, w: &LoadSpec) -> Result<LoadSummary> {
         .map_err(sqlite_err)?;
     tx.execute(&ddl(&staging), []).map_err(sqlite_err)?;
     let rows = insert_all(&tx, &staging, &columns, &mut frame)?;
+    if w.mode == LoadMode::Incremental {
+        // The last row of a key wins, as when the rows are applied in order
+        // (and as for PostgreSQL); staging rowids follow the input order.
+        let keys: Vec<String> = w.primary_key.iter().map(|k| quote(k)).collect();
+        tx.execute(
+            &format!(
+                "DELETE FROM {staging} WHERE rowid NOT IN (SELECT max(rowid) FROM {staging} GROUP BY {})",
+                keys.join(", ")
+            ),
+            [],
+        )
+        .map_err(sqlite_err)?;
+    }
     let names: Vec<String> = columns.iter().map(|(n, _)| quote(n)).collect();
     let list = names.join(", ");
     match steps {

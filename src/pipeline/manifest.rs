@@ -35,11 +35,17 @@ pub enum RunStatus {
     Running,
     Succeeded,
     Failed,
+    /// Ended by Ctrl-C or SIGTERM.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StageStatus {
+    /// Started, not finished (what an interrupted run's manifest shows as
+    /// `interrupted`).
+    Running,
+    Interrupted,
     Succeeded,
     Failed,
     /// Not selected by --only or --from.
@@ -101,30 +107,52 @@ impl StageRecord {
     }
 }
 
+/// The manifest last saved and where: what a signal handler records as
+/// interrupted. Held while saving, so the two never write at once.
+static LAST_SAVED: std::sync::Mutex<Option<(PathBuf, Manifest)>> = std::sync::Mutex::new(None);
+
+/// On a signal: the last saved manifest, marked interrupted (the running
+/// stage too), saved again.
+fn save_interrupted() {
+    let Ok(mut last) = LAST_SAVED.lock() else {
+        return;
+    };
+    let Some((path, m)) = last.as_mut() else {
+        return;
+    };
+    m.status = RunStatus::Interrupted;
+    m.finished = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    m.error = Some("interrupted by a signal".into());
+    m.exit_code = Some(130);
+    for s in &mut m.stages {
+        if s.status == StageStatus::Running {
+            s.status = StageStatus::Interrupted;
+        }
+    }
+    let _ = m.write(path);
+}
+
 impl Manifest {
-    /// Writes the manifest under a temporary name and renames it.
+    /// Writes the manifest durably, and keeps it for [`save_interrupted`].
     pub fn save(&self, path: &Path) -> Result<()> {
+        let mut last = LAST_SAVED.lock().unwrap_or_else(|e| e.into_inner());
+        crate::cleanup::on_interrupt(save_interrupted);
+        self.write(path)?;
+        *last = Some((path.to_path_buf(), self.clone()));
+        Ok(())
+    }
+
+    fn write(&self, path: &Path) -> Result<()> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(format!("{}: {e}", dir.display())))?;
         }
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::data(e.to_string()))?;
-        let tmp = temp_name(path);
-        std::fs::write(&tmp, text + "\n")
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                Error::io(format!("manifest {}: {e}", path.display()))
-            })
+        // Error messages recorded here may quote a library's text with a URL in it.
+        let text = crate::location::redact(&text);
+        crate::cleanup::write_durably(path, (text + "\n").as_bytes())
+            .map_err(|e| Error::io(format!("manifest {}: {e}", path.display())))
     }
-}
-
-fn temp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("manifest.json");
-    path.with_file_name(crate::cleanup::temp_name(name))
 }
 
 /// Describes a written file or folder of part files: size and SHA-256 (of

@@ -88,6 +88,11 @@ pub fn run(plan: &Plan, selection: &Selection, observer: &dyn Observer) -> (Mani
         RunStatus::Failed
     };
     if let Err(e) = &result {
+        // Refused by the lock: the manifest (maybe the running job's own,
+        // with --manifest) is not this run's to write.
+        if e.kind == crate::error::ErrorKind::Locked {
+            return (m, result);
+        }
         m.error = Some(e.message.clone());
         m.exit_code = Some(e.kind.exit_code());
     }
@@ -142,6 +147,9 @@ fn run_stages(
             continue;
         }
         observer.stage_started(stage);
+        m.stages[i].status = StageStatus::Running;
+        m.stages[i].started = Some(now());
+        m.save(&plan.manifest)?;
         let began = Instant::now();
         let mut record = StageRecord::new(&stage.name, stage.action.kind(), StageStatus::Failed);
         record.started = Some(now());

@@ -34,6 +34,7 @@ pub fn table_path(root: &Path, table: &str) -> Result<PathBuf> {
 pub fn load(frame: Frame, root: &Path, w: &LoadSpec) -> Result<LoadSummary> {
     let started = Instant::now();
     let dir = table_path(root, &w.table)?;
+    check_partition_columns(&w.partition_by)?;
     let mut frame = frame;
     let schema = frame.schema()?;
     let exists = dir.join("_SUCCESS").exists() || has_data(&dir);
@@ -55,6 +56,9 @@ pub fn load(frame: Frame, root: &Path, w: &LoadSpec) -> Result<LoadSummary> {
         check_partitions(&dir, &w.partition_by)?;
         check_schema(&dir, &schema, &w.partition_by, w.evolve)?;
     }
+    if w.mode == LoadMode::Incremental && !w.primary_key.is_empty() {
+        frame = last_row_per_key(frame, &w.primary_key)?;
+    }
     if delete == Some(Delete::SameKey) {
         frame = merge_with_existing(frame, &dir, &w.primary_key, &w.partition_by)?;
     }
@@ -62,8 +66,28 @@ pub fn load(frame: Frame, root: &Path, w: &LoadSpec) -> Result<LoadSummary> {
     let staging = TempOutput::beside(&dir);
     std::fs::create_dir(&staging.path)?;
     let run = run_id();
-    let (rows, partitions) = write_staged(frame, &staging.path, &w.partition_by, &run)?;
-    let files = count_files(&staging.path);
+    let written = write_staged(frame, &staging.path, &w.partition_by, &run)?;
+    // The summary reports what is on disk, and a row that did not land
+    // (two values sharing a folder) fails the load before anything moves.
+    let staged = walk_files(&staging.path);
+    let mut rows = 0u64;
+    for f in &staged {
+        rows += crate::format::parquet::row_count(f)? as u64;
+    }
+    if rows != written {
+        return Err(Error::data(format!(
+            "{}: {written} rows written but {rows} on disk; nothing was changed",
+            dir.display()
+        )));
+    }
+    let files = staged.len();
+    // Synced once here: the moves below only rename.
+    crate::cleanup::sync_tree(&staging.path)?;
+    let partitions = if w.partition_by.is_empty() {
+        0
+    } else {
+        partition_leaves(&staging.path).len()
+    };
     match delete {
         Some(Delete::Nothing) => move_files_in(&staging.path, &dir)?,
         Some(Delete::SamePartitions) if !w.partition_by.is_empty() => {
@@ -75,7 +99,7 @@ pub fn load(frame: Frame, root: &Path, w: &LoadSpec) -> Result<LoadSummary> {
             staging.commit(&dir)?;
         }
     }
-    std::fs::File::create(dir.join("_SUCCESS"))?;
+    crate::cleanup::write_durably(&dir.join("_SUCCESS"), b"")?;
     Ok(LoadSummary {
         target: dir.display().to_string(),
         mode: w.mode.name().to_string(),
@@ -95,10 +119,6 @@ fn has_data(dir: &Path) -> bool {
     std::fs::read_dir(dir)
         .map(|mut d| d.next().is_some())
         .unwrap_or(false)
-}
-
-fn count_files(dir: &Path) -> usize {
-    walk_files(dir).len()
 }
 
 /// The table's data files. Names starting with `.` (a killed run's
@@ -125,12 +145,7 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Writes the frame into `staging`, one folder per partition value.
-fn write_staged(
-    frame: Frame,
-    staging: &Path,
-    partition_by: &[String],
-    run: &str,
-) -> Result<(u64, usize)> {
+fn write_staged(frame: Frame, staging: &Path, partition_by: &[String], run: &str) -> Result<u64> {
     let parquet = WriteOptions::new(Format::Parquet);
     if partition_by.is_empty() {
         let rows = super::file::write_file(
@@ -138,14 +153,10 @@ fn write_staged(
             &staging.join(format!("part-{run}-00000.parquet")),
             &parquet,
         )?;
-        return Ok((rows, 0));
+        return Ok(rows);
     }
     // Spool once (the input may be a CSV or a stream), then one pass per partition.
-    let spool = tempfile::Builder::new()
-        .prefix("etl-persist-")
-        .suffix(".arrow")
-        .tempfile()?
-        .into_temp_path();
+    let spool = crate::cleanup::scratch_file("persist", ".arrow")?;
     std::fs::remove_file(&spool).ok();
     super::file::write_file(frame, &spool, &WriteOptions::new(Format::Ipc))?;
     let scan = || crate::format::ipc::scan_file(&spool);
@@ -180,19 +191,43 @@ fn write_staged(
             &parquet,
         )?;
     }
-    Ok((total, values.height()))
+    Ok(total)
 }
 
-/// A partition value as Hive writes it in a folder name.
+/// Hive's folder name for a null partition value.
+const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// A partition column becomes a folder name's key as it is: a name that
+/// Hive would have to escape (`../../x` would leave the table), or one
+/// starting with `.` (a hidden folder), is refused. Escaping would keep the
+/// folder inside the table, but readers (polars, DuckDB) do not decode keys,
+/// so the column would come back under its escaped name.
+fn check_partition_columns(partition_by: &[String]) -> Result<()> {
+    for name in partition_by {
+        if name.is_empty() || name.starts_with('.') || hive_escape(name) != *name {
+            return Err(Error::usage(format!(
+                "--partition-by '{name}': a partition column becomes a folder name; it must not be empty, start with '.' or hold / \\ = % \" # ? : * [ ] ^ {{ }} or control characters (rename it first)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A partition value as Hive writes it in a folder name. Distinct values
+/// give distinct names: the text `__HIVE_DEFAULT_PARTITION__` is written
+/// with its first `_` escaped, so it does not share the null's folder.
 fn partition_dir_value(v: &AnyValue) -> String {
     if v.is_null() {
-        return "__HIVE_DEFAULT_PARTITION__".into();
+        return NULL_PARTITION.into();
     }
     let text = match v {
         AnyValue::String(s) => s.to_string(),
         AnyValue::StringOwned(s) => s.to_string(),
         other => other.to_string().trim_matches('"').to_string(),
     };
+    if text == NULL_PARTITION {
+        return format!("%5F{}", &text[1..]);
+    }
     hive_escape(&text)
 }
 
@@ -231,6 +266,7 @@ fn move_files_in(staging: &Path, dir: &Path) -> Result<()> {
         let target = dir.join(rel);
         std::fs::create_dir_all(target.parent().expect("has a folder"))?;
         std::fs::rename(&file, &target)?;
+        crate::cleanup::sync_parent(&target)?;
     }
     Ok(())
 }
@@ -275,7 +311,7 @@ fn check_partitions(dir: &Path, partition_by: &[String]) -> Result<()> {
                     c.as_os_str()
                         .to_str()?
                         .split_once('=')
-                        .map(|(k, _)| k.to_string())
+                        .map(|(k, _)| percent_decode(k))
                 })
                 .collect()
         })
@@ -344,6 +380,22 @@ fn check_schema(dir: &Path, new: &Schema, partition_by: &[String], evolve: bool)
     )))
 }
 
+/// Incremental: of new rows sharing a key, the last wins (as when the rows
+/// are applied in order, and as for the databases).
+fn last_row_per_key(frame: Frame, key: &[String]) -> Result<Frame> {
+    let mut frame = frame.into_lazy()?;
+    let FrameData::Lazy(lf) = &frame.data else {
+        unreachable!("into_lazy gives plans")
+    };
+    let keys: Vec<Expr> = key.iter().map(|k| col(k.as_str())).collect();
+    frame.data = FrameData::Lazy(
+        lf.clone()
+            .unique_stable_generic(Some(keys), UniqueKeepStrategy::Last),
+    );
+    frame.rows = None;
+    Ok(frame)
+}
+
 /// Incremental: the table's rows whose key is not in the new rows, then the
 /// new rows; the result replaces the table.
 fn merge_with_existing(
@@ -388,7 +440,7 @@ fn read_table(dir: &Path, new: &Schema, partition_by: &[String]) -> Result<Optio
             .map(|p| {
                 p.components()
                     .filter_map(|c| c.as_os_str().to_str()?.split_once('='))
-                    .map(|(k, v)| (k.to_string(), hive_unescape(v)))
+                    .map(|(k, v)| (percent_decode(k), hive_unescape(v)))
                     .collect()
             })
             .unwrap_or_default();
@@ -432,9 +484,11 @@ fn union() -> UnionArgs {
 /// A folder name's partition value: `None` for Hive's null marker, `%XX`
 /// escapes decoded.
 fn hive_unescape(text: &str) -> Option<String> {
-    (text != "__HIVE_DEFAULT_PARTITION__").then(|| {
-        percent_encoding::percent_decode_str(text)
-            .decode_utf8_lossy()
-            .into_owned()
-    })
+    (text != NULL_PARTITION).then(|| percent_decode(text))
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }

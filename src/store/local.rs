@@ -155,12 +155,22 @@ impl LocalWriter {
     }
 }
 
+/// Renames a finished upload into place, durably: its bytes synced first,
+/// its folder after.
 pub async fn commit(tmp: &str, target: &str) -> FailResult<()> {
-    let r = tokio::fs::rename(tmp, target).await;
+    let sync_file = async { tokio::fs::File::open(tmp).await?.sync_all().await };
+    let r = match sync_file.await {
+        Ok(()) => tokio::fs::rename(tmp, target).await,
+        Err(e) => Err(e),
+    };
     cleanup::untrack(Path::new(tmp));
     if let Err(e) = r {
         let _ = tokio::fs::remove_file(tmp).await;
         return Err(fail(e, target));
     }
-    Ok(())
+    let target_path = Path::new(target).to_path_buf();
+    tokio::task::spawn_blocking(move || cleanup::sync_parent(&target_path))
+        .await
+        .map_err(|e| fail(std::io::Error::other(e.to_string()), target))?
+        .map_err(|e| fail(e, target))
 }

@@ -9,6 +9,7 @@
 pub mod digest;
 mod error;
 mod gcs_upload;
+mod known_hosts;
 mod local;
 mod object;
 mod object_error;

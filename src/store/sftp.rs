@@ -162,11 +162,16 @@ impl Conn {
         let handler = HostCheck {
             host: host.clone(),
             port,
-            known_hosts,
+            known_hosts: known_hosts.clone(),
             accept_new: ssh.accept_new_host_key,
             verdict: verdict.clone(),
         };
+        let preferred = russh::Preferred {
+            key: super::known_hosts::preferred_algorithms(&known_hosts, &host, port).into(),
+            ..Default::default()
+        };
         let config = Arc::new(client::Config {
+            preferred,
             inactivity_timeout: Some(Duration::from_secs(60)),
             keepalive_interval: Some(Duration::from_secs(15)),
             window_size: 16 << 20,

@@ -17,6 +17,7 @@ pub(super) enum Verdict {
     Added(PathBuf),
     Unknown(String, PathBuf),
     Changed(usize, PathBuf),
+    Revoked(usize, PathBuf),
     Failed(String),
 }
 
@@ -62,10 +63,16 @@ impl HostCheck {
     }
 }
 
+/// OpenSSH's rules (see known_hosts.rs): only a host no line names may be
+/// added with --accept-new-host-key; a known host offering a key of
+/// another type is a change, and a revoked key is refused.
 fn check_host(host: &str, port: u16, key: &PublicKey, file: &PathBuf, accept_new: bool) -> Verdict {
-    match keys::check_known_hosts_path(host, port, key, file) {
-        Ok(true) => Verdict::Known,
-        Ok(false) => {
+    use super::known_hosts::{check, Status};
+    match check(file, host, port, key) {
+        Ok(Status::Known) => Verdict::Known,
+        Ok(Status::Changed(line)) => Verdict::Changed(line, file.clone()),
+        Ok(Status::Revoked(line)) => Verdict::Revoked(line, file.clone()),
+        Ok(Status::Unknown) => {
             let fp = key.fingerprint(keys::HashAlg::Sha256).to_string();
             if accept_new {
                 match keys::known_hosts::learn_known_hosts_path(host, port, key, file) {
@@ -79,7 +86,6 @@ fn check_host(host: &str, port: u16, key: &PublicKey, file: &PathBuf, accept_new
                 Verdict::Unknown(fp, file.clone())
             }
         }
-        Err(keys::Error::KeyChanged { line }) => Verdict::Changed(line, file.clone()),
         Err(e) => Verdict::Failed(format!("cannot read {}: {e}", file.display())),
     }
 }
@@ -120,6 +126,12 @@ pub(super) fn connect_error(
         Some(Verdict::Changed(line, file)) => {
             return Error::io(format!(
                 "{shown}: the host key of {at} has CHANGED (it differs from {} line {line}); refusing to connect — someone may be intercepting the connection; if the server's key really changed, remove that line",
+                file.display()
+            ))
+        }
+        Some(Verdict::Revoked(line, file)) => {
+            return Error::io(format!(
+                "{shown}: the host key of {at} is REVOKED ({} line {line}); refusing to connect",
                 file.display()
             ))
         }

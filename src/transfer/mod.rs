@@ -304,6 +304,7 @@ fn now() -> String {
 /// renamed. Locations are shown with passwords hidden; no credentials.
 fn write_manifest(path: &std::path::Path, summary: &TransferSummary) -> Result<()> {
     let text = serde_json::to_string_pretty(summary).map_err(|e| Error::data(e.to_string()))?;
+    let text = crate::location::redact(&text);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::from(e).context(parent.display()))?;
     }
