@@ -127,18 +127,43 @@ const CHUNK: usize = 1 << 20;
 /// writes a normalised copy only when the bytes must change.
 /// With `enough`, a plain UTF-8 file is checked only until that many records
 /// are seen: `etl head` on a multi-GB file reads only its start.
+/// Blank lines are not records: a file holding some is copied without them
+/// (polars would read each as a row of nulls).
 pub fn prepare_csv(
     src: &TextSource<'_>,
     dialect: &Dialect,
     header: &[String],
     enough: Option<u64>,
 ) -> Result<PreparedText> {
+    match prepare(src, dialect, header, enough, false)? {
+        Prepared::Done(p) => Ok(p),
+        Prepared::HasBlankLines => match prepare(src, dialect, header, enough, true)? {
+            Prepared::Done(p) => Ok(p),
+            Prepared::HasBlankLines => unreachable!("a copy never asks for another"),
+        },
+    }
+}
+
+enum Prepared {
+    Done(PreparedText),
+    /// The file is used as it is unless it holds blank lines: then it must
+    /// be copied without them.
+    HasBlankLines,
+}
+
+fn prepare(
+    src: &TextSource<'_>,
+    dialect: &Dialect,
+    header: &[String],
+    enough: Option<u64>,
+    force_copy: bool,
+) -> Result<Prepared> {
     let shown = src.path.display().to_string();
     let file = File::open(src.path).map_err(|e| Error::from(e).context(&shown))?;
     let bytes = file.metadata()?.len();
     let mut scanner = Scanner::new(dialect.clone(), false);
     let utf8 = src.encoding == encoding_rs::UTF_8;
-    let copy = src.codec != Codec::None || !utf8 || scanner.rewrites();
+    let copy = force_copy || src.codec != Codec::None || !utf8 || scanner.rewrites();
     let mut reader = decoder(file, src.codec)?;
     let mut transcoder = (!utf8).then(|| src.encoding.new_decoder_with_bom_removal());
     let (mut out, temp) = if copy {
@@ -195,19 +220,25 @@ pub fn prepare_csv(
         }
         if !go_on {
             crate::progress::finish();
+            if scanner.blank_lines() > 0 {
+                return Ok(Prepared::HasBlankLines);
+            }
             let records = scanner.records();
             let path = src.path.to_path_buf();
-            return Ok(PreparedText {
+            return Ok(Prepared::Done(PreparedText {
                 path,
                 temp: None,
                 records,
                 complete: false,
                 bytes,
-            });
+            }));
         }
     }
     let records = scanner.finish(&mut skip).map_err(fail)?;
     crate::progress::finish();
+    if !copy && scanner.blank_lines() > 0 {
+        return Ok(Prepared::HasBlankLines);
+    }
     if let Some(w) = out {
         w.into_inner()
             .map_err(|e| Error::io(e.to_string()))?
@@ -218,13 +249,13 @@ pub fn prepare_csv(
         .as_ref()
         .map(|t| t.to_path_buf())
         .unwrap_or_else(|| src.path.to_path_buf());
-    Ok(PreparedText {
+    Ok(Prepared::Done(PreparedText {
         path,
         temp,
         records,
         complete: true,
         bytes,
-    })
+    }))
 }
 
 /// Reads until `buf` is full or the input ends (decoders return short reads).

@@ -10,6 +10,7 @@ mod healthcare;
 mod ingest;
 mod ingest_db;
 mod ingest_errors;
+mod input_edges;
 mod inspect;
 mod interop;
 mod layers;

@@ -1,0 +1,32 @@
+//! Inputs other tools write that once read wrong: blank lines in CSV,
+//! encoding aliases, nested Hive folders, named pipes, deep JSON.
+
+use crate::common::*;
+
+/// Blank lines (at the end, as editors leave them, or between rows) are not
+/// records: 120 rows read as 120, never as rows of nulls.
+#[test]
+fn csv_blank_lines_are_not_rows() {
+    let dir = tempdir();
+    let mut text = String::from("id,label\n");
+    for i in 0..120 {
+        text.push_str(&format!("{i},row-{i}\n"));
+        if i == 60 {
+            text.push_str("\n\r\n");
+        }
+    }
+    text.push_str("\n\n\n");
+    for (name, body) in [
+        ("plain.csv", text.clone()),
+        ("crlf.csv", text.replace('\n', "\r\n")),
+    ] {
+        let path = csv_in(dir.path(), name, &body);
+        let out = ok(&["ingest", &path, "--to", "csv"]).stdout;
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 121, "{name}: {out}");
+        assert_eq!(lines[62], "61,row-61", "{name}");
+        assert!(!out.contains("\n,\n"), "{name}: a null row: {out}");
+        let head = ok(&["head", "-n", "200", &path, "--to", "csv"]).stdout;
+        assert_eq!(head.lines().count(), 121, "{name} head: {head}");
+    }
+}
