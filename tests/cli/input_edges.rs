@@ -30,3 +30,30 @@ fn csv_blank_lines_are_not_rows() {
         assert_eq!(head.lines().count(), 121, "{name} head: {head}");
     }
 }
+
+/// `--encoding` takes Python's, Java's and iconv's spellings too.
+#[test]
+fn encoding_aliases_of_other_tools_are_accepted() {
+    let expected = fixture_text("formats/people.expected.csv");
+    let latin1 = fixture("formats/people.latin1.csv");
+    for alias in ["latin-1", "ISO8859_1", "iso-8859-1", "cp1252", "Latin_1"] {
+        let got = as_csv(&latin1, &["--encoding", alias]);
+        assert_eq!(got, expected, "--encoding {alias}");
+    }
+    let r = fails(
+        &[
+            "ingest",
+            latin1.to_str().unwrap(),
+            "--encoding",
+            "klingon",
+            "--to",
+            "csv",
+        ],
+        2,
+    );
+    assert!(
+        r.stderr.contains("'klingon'") && r.stderr.contains("latin-1"),
+        "{}",
+        r.stderr
+    );
+}
