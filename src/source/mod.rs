@@ -89,11 +89,16 @@ pub fn open(locations: &[Location], opts: &ReadOptions, prov: &Provenance) -> Re
     concat_by_name(frames)
 }
 
-/// A partition key is an integer when every value of it parses as one.
+/// A partition key is an integer when every value of it, at whatever
+/// folder level, parses as one; Hive's null marker says nothing either way.
 fn partition_types(files: &[InputFile]) -> std::collections::HashMap<String, bool> {
     let mut ints = std::collections::HashMap::new();
     for f in files {
         for (k, v) in &f.partitions {
+            if v == HIVE_NULL {
+                ints.entry(k.clone()).or_insert(true);
+                continue;
+            }
             let is_int = v.parse::<i64>().is_ok();
             ints.entry(k.clone())
                 .and_modify(|all: &mut bool| *all &= is_int)
@@ -103,16 +108,21 @@ fn partition_types(files: &[InputFile]) -> std::collections::HashMap<String, boo
     ints
 }
 
+const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// A partition column's value: Int64 for integer keys (as polars types the
+/// Hive columns it finds itself), else String.
 fn partition_value(v: &str, int: bool) -> Expr {
-    if v == "__HIVE_DEFAULT_PARTITION__" {
-        return lit(NULL).cast(if int {
-            DataType::Int64
-        } else {
-            DataType::String
-        });
+    let dtype = if int {
+        DataType::Int64
+    } else {
+        DataType::String
+    };
+    if v == HIVE_NULL {
+        return lit(NULL).cast(dtype);
     }
     match (int, v.parse::<i64>()) {
-        (true, Ok(i)) => lit(i),
+        (true, Ok(i)) => lit(i).cast(dtype),
         _ => lit(v.to_string()),
     }
 }

@@ -57,3 +57,52 @@ fn encoding_aliases_of_other_tools_are_accepted() {
         r.stderr
     );
 }
+
+/// Hive partition columns type alike at every folder level and whatever
+/// the file format: integer keys are i64, Hive's null marker stays null
+/// without turning its key into text.
+#[test]
+fn hive_partitions_type_alike_at_every_level() {
+    let dir = tempdir();
+    let write = |rel: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, "v\n1\n").unwrap();
+    };
+    write("one/year=2023/a.csv");
+    write("one/year=2024/a.csv");
+    write("two/year=2023/month=11/a.csv");
+    write("two/year=2024/month=12/a.csv");
+    write("two/year=2024/month=__HIVE_DEFAULT_PARTITION__/a.csv");
+    write("three/year=2024/month=12/city=Paris/a.csv");
+    write("three/year=2024/month=01/city=Rome/a.csv");
+    let types = |rel: &str| column_types(&dir.path().join(rel));
+    assert_eq!(types("one"), ["i64", "i64"]);
+    assert_eq!(types("two"), ["i64", "i64", "i64"]);
+    assert_eq!(types("three"), ["i64", "i64", "i64", "str"]);
+    let out = ok(&[
+        "ingest",
+        dir.path().join("two").to_str().unwrap(),
+        "--to",
+        "csv",
+    ])
+    .stdout;
+    assert_eq!(out, "v,year,month\n1,2023,11\n1,2024,12\n1,2024,\n");
+    // Parquet parts: the same types as the CSV layout.
+    for rel in ["two/year=2023/month=11", "two/year=2024/month=12"] {
+        let part = dir.path().join(rel).join("a.csv");
+        let out = dir
+            .path()
+            .join("pq")
+            .join(rel.trim_start_matches("two/"))
+            .join("p.parquet");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        ok(&[
+            "ingest",
+            part.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+    }
+    assert_eq!(types("pq"), ["i64", "i64", "i64"]);
+}
