@@ -106,3 +106,119 @@ fn hive_partitions_type_alike_at_every_level() {
     }
     assert_eq!(types("pq"), ["i64", "i64", "i64"]);
 }
+
+/// Runs etl with a deadline: an input opened twice would block on a FIFO
+/// whose writer is gone, so a regression fails instead of hanging.
+fn run_within(args: &[&str], secs: u64, tmp: &std::path::Path) -> Run {
+    let child = etl()
+        .args(args)
+        .env("TMPDIR", tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(out) => out.unwrap().into(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("etl {args:?} still running after {secs} s (the input was opened twice?)");
+        }
+    }
+}
+
+/// Writes `data` once into the FIFO at `path` from a background thread, as
+/// `zcat x.gz > fifo` does.
+fn feed_fifo(path: &std::path::Path, data: Vec<u8>) {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = std::io::Write::write_all(&mut f, &data);
+        }
+    });
+}
+
+/// A named pipe (and a gzip stream in one, named by its extension) is read
+/// once: every row arrives, no false "ragged row" from a second read.
+#[test]
+fn named_pipes_are_read_once() {
+    let dir = tempdir();
+    let big = numbered_csv(dir.path(), 30_000);
+    let text = std::fs::read(&big).unwrap();
+    let scratch = dir.path().join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &text).unwrap();
+    let gz = gz.finish().unwrap();
+    for (name, bytes, cmd) in [
+        ("plain.csv", text.clone(), "ingest"),
+        ("packed.csv.gz", gz.clone(), "ingest"),
+        ("again.csv", text.clone(), "inspect"),
+    ] {
+        let fifo = dir.path().join(name);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo {name}");
+        feed_fifo(&fifo, bytes);
+        let fifo = fifo.to_str().unwrap();
+        let r = match cmd {
+            "ingest" => run_within(&["ingest", fifo, "--to", "csv"], 60, &scratch),
+            _ => run_within(&["inspect", fifo, "--json"], 60, &scratch),
+        };
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        if cmd == "ingest" {
+            assert!(
+                r.raw == text,
+                "{name}: {} bytes instead of {}",
+                r.raw.len(),
+                text.len()
+            );
+        } else {
+            assert!(r.stdout.contains("\"rows\": 30000"), "{name}: {}", r.stdout);
+        }
+    }
+    let left: Vec<String> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with("etl-"))
+        .collect();
+    assert!(left.is_empty(), "scratch copies left in TMPDIR: {left:?}");
+}
+
+/// `etl ingest <(zcat x.csv.gz)`: process substitution, as a shell user writes it.
+#[test]
+fn process_substitution_is_read_once() {
+    let dir = tempdir();
+    let big = numbered_csv(dir.path(), 30_000);
+    let gz = std::process::Command::new("gzip")
+        .arg("-k")
+        .arg(&big)
+        .status()
+        .unwrap();
+    assert!(gz.success());
+    let script = format!(
+        "timeout 60 '{}' ingest <(gzip -dc '{}.gz') --to csv",
+        etl_bin(),
+        big.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout == std::fs::read(&big).unwrap(),
+        "{} bytes",
+        out.stdout.len()
+    );
+}
