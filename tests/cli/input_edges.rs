@@ -222,3 +222,85 @@ fn process_substitution_is_read_once() {
         out.stdout.len()
     );
 }
+
+/// `prlimit`, to run hostile inputs under an address-space limit; CI must
+/// have it.
+fn prlimit() -> Option<&'static str> {
+    let found = std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some("prlimit");
+    }
+    if std::env::var("CI").is_ok() {
+        panic!("CI must provide prlimit (util-linux)");
+    }
+    eprintln!("skipped: prlimit not available");
+    None
+}
+
+/// etl under a 1.5 GB address-space limit: a regression that makes an input
+/// blow up memory fails the test instead of freezing the machine.
+fn run_limited(args: &[&str]) -> Run {
+    std::process::Command::new("prlimit")
+        .arg("--as=1500000000")
+        .arg(etl_bin())
+        .args(args)
+        .env_remove("COLUMNS")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// Deeply nested JSON fails at once with the file and the limit (exit 1),
+/// in little memory, instead of taking gigabytes or overflowing the stack.
+#[test]
+fn deep_json_is_refused_in_bounded_memory() {
+    if prlimit().is_none() {
+        return;
+    }
+    let dir = tempdir();
+    let nested = |d: usize| format!("{{\"a\":{}1{}}}", "[".repeat(d), "]".repeat(d));
+    let cases = [
+        ("deep.json", format!("[{}]", nested(1_000))),
+        ("deeper.json", format!("[{}]", nested(100_000))),
+        ("deep.ndjson", format!("{{\"a\":1}}\n{}\n", nested(1_000))),
+    ];
+    for (name, text) in &cases {
+        let input = dir.path().join(name);
+        std::fs::write(&input, text).unwrap();
+        let out = dir.path().join(format!("{name}.parquet"));
+        let r = run_limited(&[
+            "ingest",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(input.to_str().unwrap()) && r.stderr.contains("more than 64 levels"),
+            "{name}: {}",
+            r.stderr
+        );
+        assert!(!out.exists(), "{name}: output written");
+    }
+    // Brackets inside strings are text, and real nesting within the limit reads.
+    let fine = dir.path().join("fine.json");
+    let text = format!(
+        "[{{\"s\":\"{}\",\"n\":{}1{}}}]",
+        "[{".repeat(5_000),
+        "[".repeat(30),
+        "]".repeat(30)
+    );
+    std::fs::write(&fine, text).unwrap();
+    let out = dir.path().join("fine.parquet");
+    let r = run_limited(&[
+        "ingest",
+        fine.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
