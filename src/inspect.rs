@@ -51,6 +51,16 @@ pub fn inspect(location: &Location, opts: &ReadOptions, stats: bool) -> Result<I
         report.location = one.shown;
         return Ok(report);
     }
+    if let Location::Local(path) = location {
+        // A named pipe or <(process substitution): read once, then inspected.
+        if let Some(temp) = source::spool_if_stream(path)? {
+            let shown = location.to_string();
+            let mut report = inspect(&Location::Local(temp.to_path_buf()), opts, stats)
+                .map_err(|e| source::rename(e, &temp, &shown))?;
+            report.location = shown;
+            return Ok(report);
+        }
+    }
     let (format, compression, size) = describe(location, opts)?;
     let mut frame = source::open(std::slice::from_ref(location), opts, &Provenance::default())?;
     let schema = frame.schema()?;

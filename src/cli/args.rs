@@ -42,7 +42,7 @@ pub struct ReadArgs {
     #[arg(long = "null", value_name = "TOKEN", value_delimiter = ',')]
     pub null_values: Vec<String>,
 
-    /// CSV: text encoding of the input (utf-8, latin1, windows-1252, utf-16le, ...). A UTF-8 BOM is always dropped.
+    /// CSV: text encoding of the input (utf-8, utf-16le, latin-1, windows-1252, shift_jis, ...; WHATWG labels and the spellings of Python, Java and iconv such as ISO8859_1, cp1250, utf_16_le). A UTF-8 BOM is always dropped.
     #[arg(long, value_name = "LABEL", default_value = "utf-8")]
     pub encoding: String,
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::json_depth::{check_depth, MAX_JSON_DEPTH};
 use crate::error::{Error, Result};
 
 pub fn read_array(
@@ -16,6 +17,7 @@ pub fn read_array(
     infer_rows: Option<usize>,
 ) -> Result<DataFrame> {
     let shown = path.display();
+    check_depth(path, &shown.to_string(), MAX_JSON_DEPTH)?;
     let file = std::fs::File::open(path).map_err(|e| Error::from(e).context(&shown))?;
     let mut reader = JsonReader::new(file).with_json_format(JsonFormat::Json);
     if let Some(n) = infer_rows.and_then(std::num::NonZeroUsize::new) {
@@ -43,6 +45,7 @@ pub fn scan_lines(
     infer_rows: Option<usize>,
 ) -> Result<LazyFrame> {
     let shown = path.display();
+    check_depth(path, &shown.to_string(), MAX_JSON_DEPTH)?;
     let mut reader = LazyJsonLineReader::new(super::scan_path(path, super::Reader::Streaming))
         .with_infer_schema_length(infer_rows.and_then(std::num::NonZeroUsize::new));
     if let Some(s) = schema {

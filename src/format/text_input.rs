@@ -92,13 +92,93 @@ impl<W: Write> Write for Encoder<W> {
     }
 }
 
-/// A text encoding by its WHATWG label (`utf-8`, `latin1`, `windows-1252`, `utf-16le`, ...).
+/// A text encoding by its WHATWG label (`utf-8`, `latin1`, `windows-1252`,
+/// `utf-16le`, ...) or by the spellings Python, Java and iconv use for the
+/// same encodings (`latin-1`, `ISO8859_1`, `cp1252`, `utf_16_le`, `Cp1250`,
+/// `mac_roman`, `sjis`, ...): case, `-`, `_`, `.` and spaces do not matter.
 pub fn encoding(label: &str) -> Result<&'static encoding_rs::Encoding> {
-    encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-        Error::usage(format!(
-            "unknown --encoding '{label}' (examples: utf-8, latin1, windows-1252, iso-8859-15, utf-16le, shift_jis)"
-        ))
-    })
+    let trimmed = label.trim();
+    let found = encoding_rs::Encoding::for_label(trimmed.as_bytes())
+        .or_else(|| encoding_alias(&squash(trimmed)));
+    match found {
+        // WHATWG maps some labels (iso-2022-kr, hz-gb-2312, ...) to an
+        // encoding that decodes every input to U+FFFD: refuse those.
+        Some(e) if e != encoding_rs::REPLACEMENT => Ok(e),
+        _ => Err(Error::usage(format!(
+            "unknown --encoding '{label}' (examples: utf-8, utf-16le, utf-16be, latin-1, \
+             iso-8859-15, cp1252, windows-1250, koi8-r, mac_roman, shift_jis, euc-kr, gbk, big5)"
+        ))),
+    }
+}
+
+/// Lower case letters and digits only: `ISO_8859-1` → `iso88591`.
+fn squash(label: &str) -> String {
+    label
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Encodings by their squashed non-WHATWG names.
+fn encoding_alias(squashed: &str) -> Option<&'static encoding_rs::Encoding> {
+    use encoding_rs::Encoding;
+    let label = |l: &str| Encoding::for_label(l.as_bytes());
+    let named = match squashed {
+        "utf8" | "u8" | "utf" | "cp65001" => Some("utf-8"),
+        "utf16" | "utf16le" | "u16" | "unicodelittleunmarked" | "xutf16lebom" | "ucs2" => {
+            Some("utf-16le")
+        }
+        "utf16be" | "unicodebigunmarked" => Some("utf-16be"),
+        "latin" | "latin1" | "l1" | "iso88591" | "88591" | "iso885911987" | "cp819" => {
+            Some("windows-1252")
+        }
+        "latin2" | "l2" => Some("iso-8859-2"),
+        "latin3" | "l3" => Some("iso-8859-3"),
+        "latin4" | "l4" => Some("iso-8859-4"),
+        "latin5" | "l5" => Some("windows-1254"),
+        "latin6" | "l6" => Some("iso-8859-10"),
+        "latin7" | "l7" => Some("iso-8859-13"),
+        "latin8" | "l8" => Some("iso-8859-14"),
+        "latin9" | "l9" => Some("iso-8859-15"),
+        "latin10" | "l10" => Some("iso-8859-16"),
+        "cyrillic" => Some("iso-8859-5"),
+        "macroman" | "xmacroman" | "mac" | "macintosh" => Some("macintosh"),
+        "maccyrillic" | "xmaccyrillic" => Some("x-mac-cyrillic"),
+        "shiftjis" | "sjis" | "mskanji" | "cp932" | "ms932" | "windows31j" | "xsjis" => {
+            Some("shift_jis")
+        }
+        "eucjp" | "ujis" => Some("euc-jp"),
+        "iso2022jp" | "csiso2022jp" => Some("iso-2022-jp"),
+        "euckr" | "cp949" | "ms949" | "uhc" | "ksc5601" => Some("euc-kr"),
+        "gbk" | "cp936" | "ms936" | "gb2312" | "euccn" | "xgbk" => Some("gbk"),
+        "gb18030" => Some("gb18030"),
+        "big5" | "cp950" | "ms950" | "big5hkscs" | "big5tw" => Some("big5"),
+        "koi8r" | "koi8" => Some("koi8-r"),
+        "koi8u" | "koi8ru" => Some("koi8-u"),
+        "cp866" | "ibm866" | "866" => Some("ibm866"),
+        "ascii" | "usascii" | "ansix341968" | "us" | "646" => Some("windows-1252"),
+        _ => None,
+    };
+    if let Some(n) = named {
+        return label(n);
+    }
+    // Families with a number: cp1250, Cp1252, windows_1251, win1256, ms874,
+    // iso8859_15, ISO-8859-2, 8859_5.
+    let number = |prefixes: &[&str]| {
+        prefixes.iter().find_map(|p| {
+            squashed
+                .strip_prefix(p)
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+    };
+    if let Some(n) = number(&["windows", "win", "cp", "ms", "xcp"]) {
+        return label(&format!("windows-{n}"));
+    }
+    if let Some(n) = number(&["iso8859", "8859"]) {
+        return label(&format!("iso-8859-{n}"));
+    }
+    None
 }
 
 /// A CSV file ready for polars: UTF-8, uncompressed, validated.
@@ -127,18 +207,43 @@ const CHUNK: usize = 1 << 20;
 /// writes a normalised copy only when the bytes must change.
 /// With `enough`, a plain UTF-8 file is checked only until that many records
 /// are seen: `etl head` on a multi-GB file reads only its start.
+/// Blank lines are not records: a file holding some is copied without them
+/// (polars would read each as a row of nulls).
 pub fn prepare_csv(
     src: &TextSource<'_>,
     dialect: &Dialect,
     header: &[String],
     enough: Option<u64>,
 ) -> Result<PreparedText> {
+    match prepare(src, dialect, header, enough, false)? {
+        Prepared::Done(p) => Ok(p),
+        Prepared::HasBlankLines => match prepare(src, dialect, header, enough, true)? {
+            Prepared::Done(p) => Ok(p),
+            Prepared::HasBlankLines => unreachable!("a copy never asks for another"),
+        },
+    }
+}
+
+enum Prepared {
+    Done(PreparedText),
+    /// The file is used as it is unless it holds blank lines: then it must
+    /// be copied without them.
+    HasBlankLines,
+}
+
+fn prepare(
+    src: &TextSource<'_>,
+    dialect: &Dialect,
+    header: &[String],
+    enough: Option<u64>,
+    force_copy: bool,
+) -> Result<Prepared> {
     let shown = src.path.display().to_string();
     let file = File::open(src.path).map_err(|e| Error::from(e).context(&shown))?;
     let bytes = file.metadata()?.len();
     let mut scanner = Scanner::new(dialect.clone(), false);
     let utf8 = src.encoding == encoding_rs::UTF_8;
-    let copy = src.codec != Codec::None || !utf8 || scanner.rewrites();
+    let copy = force_copy || src.codec != Codec::None || !utf8 || scanner.rewrites();
     let mut reader = decoder(file, src.codec)?;
     let mut transcoder = (!utf8).then(|| src.encoding.new_decoder_with_bom_removal());
     let (mut out, temp) = if copy {
@@ -195,19 +300,25 @@ pub fn prepare_csv(
         }
         if !go_on {
             crate::progress::finish();
+            if scanner.blank_lines() > 0 {
+                return Ok(Prepared::HasBlankLines);
+            }
             let records = scanner.records();
             let path = src.path.to_path_buf();
-            return Ok(PreparedText {
+            return Ok(Prepared::Done(PreparedText {
                 path,
                 temp: None,
                 records,
                 complete: false,
                 bytes,
-            });
+            }));
         }
     }
     let records = scanner.finish(&mut skip).map_err(fail)?;
     crate::progress::finish();
+    if !copy && scanner.blank_lines() > 0 {
+        return Ok(Prepared::HasBlankLines);
+    }
     if let Some(w) = out {
         w.into_inner()
             .map_err(|e| Error::io(e.to_string()))?
@@ -218,13 +329,13 @@ pub fn prepare_csv(
         .as_ref()
         .map(|t| t.to_path_buf())
         .unwrap_or_else(|| src.path.to_path_buf());
-    Ok(PreparedText {
+    Ok(Prepared::Done(PreparedText {
         path,
         temp,
         records,
         complete: true,
         bytes,
-    })
+    }))
 }
 
 /// Reads until `buf` is full or the input ends (decoders return short reads).
@@ -257,4 +368,101 @@ pub fn decompress_to_temp(path: &Path, codec: Codec) -> Result<tempfile::TempPat
     })?;
     w.flush()?;
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encoding;
+
+    #[test]
+    fn common_spellings_of_each_encoding_resolve() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "UTF-8",
+                &["utf-8", "UTF8", "utf_8", "u8", "Utf-8 ", "cp65001"],
+            ),
+            (
+                "UTF-16LE",
+                &[
+                    "utf-16le",
+                    "utf-16-le",
+                    "UTF_16LE",
+                    "utf_16_le",
+                    "utf-16",
+                    "UnicodeLittleUnmarked",
+                ],
+            ),
+            ("UTF-16BE", &["utf-16be", "UTF_16_BE", "utf-16-be"]),
+            (
+                "windows-1252",
+                &[
+                    "latin1",
+                    "latin-1",
+                    "Latin_1",
+                    "ISO-8859-1",
+                    "iso8859-1",
+                    "ISO8859_1",
+                    "8859_1",
+                    "l1",
+                    "cp1252",
+                    "Cp1252",
+                    "windows_1252",
+                    "ascii",
+                    "us-ascii",
+                ],
+            ),
+            (
+                "ISO-8859-15",
+                &[
+                    "iso-8859-15",
+                    "ISO8859_15",
+                    "latin-9",
+                    "latin9",
+                    "iso_8859_15",
+                ],
+            ),
+            ("ISO-8859-2", &["latin2", "latin-2", "iso8859_2"]),
+            (
+                "windows-1250",
+                &["cp1250", "Cp1250", "windows-1250", "win1250", "ms-1250"],
+            ),
+            ("windows-1251", &["cp1251", "windows_1251"]),
+            (
+                "macintosh",
+                &["mac_roman", "MacRoman", "x-MacRoman", "macintosh"],
+            ),
+            (
+                "Shift_JIS",
+                &[
+                    "shift_jis",
+                    "shift-jis",
+                    "sjis",
+                    "cp932",
+                    "MS932",
+                    "windows-31j",
+                ],
+            ),
+            ("EUC-KR", &["euc-kr", "euc_kr", "cp949"]),
+            ("GBK", &["gbk", "GB2312", "cp936", "gb_2312"]),
+            ("Big5", &["big5", "big5-hkscs", "cp950"]),
+            ("KOI8-R", &["koi8-r", "koi8_r", "KOI8R"]),
+        ];
+        for (name, spellings) in cases {
+            for s in *spellings {
+                match encoding(s) {
+                    Ok(e) => assert_eq!(e.name(), *name, "{s}"),
+                    Err(e) => panic!("{s}: {}", e.message),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_or_replacement_encodings_are_refused_with_examples() {
+        for s in ["utf-32", "cp437", "latin99", "iso-2022-kr", "", "ebcdic"] {
+            let e = encoding(s).expect_err(s);
+            assert!(e.message.contains(&format!("'{s}'")), "{}", e.message);
+            assert!(e.message.contains("latin-1, "), "{}", e.message);
+        }
+    }
 }

@@ -19,4 +19,4 @@ pub use lock::RunLock;
 pub use manifest::{Manifest, StageRecord, StageStatus};
 pub use plan::{Action, Dataset, ExtractSpec, Plan, Stage, TransferSpec};
 pub use run::{run, Observer, Selection};
-pub use validate::{load, LoadOptions};
+pub use validate::{load, parse_text, LoadOptions};

@@ -28,6 +28,12 @@ pub fn load(file: &Path, opts: &LoadOptions) -> Result<Plan> {
     parse(&text, file, opts)
 }
 
+/// Validates pipeline text as if read from `file` (which names it in
+/// messages and anchors relative paths); the fuzz target's entry point.
+pub fn parse_text(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan> {
+    parse(text, file, opts)
+}
+
 pub(super) fn parse(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan> {
     let shown = file.display().to_string();
     let doc: toml::Table = toml::from_str(text)

@@ -94,11 +94,16 @@ pub fn open(locations: &[Location], opts: &ReadOptions, prov: &Provenance) -> Re
     concat_by_name(frames)
 }
 
-/// A partition key is an integer when every value of it parses as one.
+/// A partition key is an integer when every value of it, at whatever
+/// folder level, parses as one; Hive's null marker says nothing either way.
 fn partition_types(files: &[InputFile]) -> std::collections::HashMap<String, bool> {
     let mut ints = std::collections::HashMap::new();
     for f in files {
         for (k, v) in &f.partitions {
+            if v == HIVE_NULL {
+                ints.entry(k.clone()).or_insert(true);
+                continue;
+            }
             let is_int = v.parse::<i64>().is_ok();
             ints.entry(k.clone())
                 .and_modify(|all: &mut bool| *all &= is_int)
@@ -108,16 +113,21 @@ fn partition_types(files: &[InputFile]) -> std::collections::HashMap<String, boo
     ints
 }
 
+const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// A partition column's value: Int64 for integer keys (as polars types the
+/// Hive columns it finds itself), else String.
 fn partition_value(v: &str, int: bool) -> Expr {
-    if v == "__HIVE_DEFAULT_PARTITION__" {
-        return lit(NULL).cast(if int {
-            DataType::Int64
-        } else {
-            DataType::String
-        });
+    let dtype = if int {
+        DataType::Int64
+    } else {
+        DataType::String
+    };
+    if v == HIVE_NULL {
+        return lit(NULL).cast(dtype);
     }
     match (int, v.parse::<i64>()) {
-        (true, Ok(i)) => lit(i),
+        (true, Ok(i)) => lit(i).cast(dtype),
         _ => lit(v.to_string()),
     }
 }
@@ -140,6 +150,9 @@ pub fn open_database(location: &Location, what: &crate::db::DbRead) -> Result<Fr
 
 /// Opens one local file in its detected (or forced) format.
 pub fn open_file(path: &Path, opts: &ReadOptions) -> Result<Frame> {
+    if is_stream(path) {
+        return open_stream(path, opts);
+    }
     let (fmt, codec) = sniff::detect(path, opts.format).map_err(|e| {
         if e.kind == crate::error::ErrorKind::Io {
             e.context(path.display())
@@ -257,7 +270,48 @@ pub fn open_file(path: &Path, opts: &ReadOptions) -> Result<Frame> {
     Ok(frame)
 }
 
-fn rename(e: Error, temp: &Path, shown: &str) -> Error {
+/// A named pipe, `/dev/stdin` or a process substitution (`<(zcat x.gz)`):
+/// its bytes can be read only once, and reading a table takes several
+/// passes (sniffing, the CSV check, parsing).
+fn is_stream(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Reads a non-seekable input once into a scratch file (keeping its name
+/// for format detection) and opens that; messages name the original.
+fn open_stream(path: &Path, opts: &ReadOptions) -> Result<Frame> {
+    let shown = path.display().to_string();
+    let temp = spool_stream(path)?;
+    let frame = open_file(&temp, opts).map_err(|e| rename(e, &temp, &shown))?;
+    Ok(frame.with_temp(temp))
+}
+
+/// A named pipe or process substitution read once into a scratch file that
+/// keeps its name (for format detection by extension); `None` for a file.
+pub fn spool_if_stream(path: &Path) -> Result<Option<tempfile::TempPath>> {
+    if is_stream(path) {
+        spool_stream(path).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+fn spool_stream(path: &Path) -> Result<tempfile::TempPath> {
+    let shown = path.display().to_string();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let scratch = crate::cleanup::scratch_file("stream", &format!("-{name}"))?;
+    let mut input = std::fs::File::open(path).map_err(|e| Error::from(e).context(&shown))?;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&*scratch)?);
+    std::io::copy(&mut input, &mut w).map_err(|e| Error::from(e).context(&shown))?;
+    std::io::Write::flush(&mut w)?;
+    Ok(scratch.into_temp_path())
+}
+
+/// `e` with the scratch path `temp` replaced by the name the user gave.
+pub(crate) fn rename(e: Error, temp: &Path, shown: &str) -> Error {
     Error::new(
         e.kind,
         e.message.replace(&temp.display().to_string(), shown),

@@ -12,6 +12,7 @@ mod incremental_keys;
 mod ingest;
 mod ingest_db;
 mod ingest_errors;
+mod input_edges;
 mod inspect;
 mod interop;
 mod interrupts;

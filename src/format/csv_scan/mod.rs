@@ -88,6 +88,9 @@ pub struct Scanner {
     record_fields: Vec<Vec<u8>>,
     utf8_carry: Vec<u8>,
     rewrite: bool,
+    /// Blank lines seen outside quotes: not records (as in every CSV
+    /// reader), so they are left out of the rewritten output.
+    blank_lines: u64,
 }
 
 pub type RecordFn<'a> = dyn FnMut(u64, &[Vec<u8>]) -> bool + 'a;
@@ -109,12 +112,18 @@ impl Scanner {
             record_fields: Vec::new(),
             utf8_carry: Vec::new(),
             rewrite,
+            blank_lines: 0,
         }
     }
 
     /// Whether the output must be rewritten (escapes present in the dialect).
     pub fn rewrites(&self) -> bool {
         self.rewrite
+    }
+
+    /// Blank lines seen so far (between records, so never data).
+    pub fn blank_lines(&self) -> u64 {
+        self.blank_lines
     }
 
     /// Records seen so far (the header counts as one).
@@ -173,11 +182,18 @@ impl Scanner {
             match self.state {
                 State::RecordStart => {
                     self.record_line = self.line;
-                    if b == b'\n' {
-                        self.line += 1;
-                        continue;
-                    }
-                    if b == b'\r' {
+                    if b == b'\n' || b == b'\r' {
+                        // A blank line (or a stray CR before a record): not
+                        // written, so polars does not read it as a null row.
+                        if let Some(o) = out.as_deref_mut() {
+                            o.write_all(&chunk[emitted..at])
+                                .map_err(|_| ScanProblem::NulByte { line: 0 })?;
+                        }
+                        emitted = at + 1;
+                        if b == b'\n' {
+                            self.blank_lines += 1;
+                            self.line += 1;
+                        }
                         continue;
                     }
                     if Some(b) == d.comment {

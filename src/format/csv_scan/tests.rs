@@ -221,3 +221,20 @@ fn escapes_are_rewritten_as_doubled_quotes() {
     );
     assert_eq!(seen[1], vec!["say \"hi\"".to_string(), "2".to_string()]);
 }
+
+#[test]
+fn blank_lines_are_counted_and_left_out_of_the_copy() {
+    let text = b"a,b\n\n1,2\r\n\r\n\"x\n\ny\",3\n\n\n";
+    for size in [1, 2, 5, text.len()] {
+        let mut s = Scanner::new(dialect(), false);
+        let mut out = Vec::new();
+        let mut skip = |_: u64, _: &[Vec<u8>]| true;
+        for chunk in text.chunks(size) {
+            s.feed(chunk, Some(&mut out), &mut skip).unwrap();
+        }
+        assert_eq!(s.finish(&mut skip), Ok(3), "chunks of {size}");
+        assert_eq!(s.blank_lines(), 4, "chunks of {size}");
+        // The blank line inside the quoted field is data and stays.
+        assert_eq!(out, b"a,b\n1,2\r\n\"x\n\ny\",3\n", "chunks of {size}");
+    }
+}
