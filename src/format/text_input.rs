@@ -247,11 +247,8 @@ fn prepare(
     let mut reader = decoder(file, src.codec)?;
     let mut transcoder = (!utf8).then(|| src.encoding.new_decoder_with_bom_removal());
     let (mut out, temp) = if copy {
-        let tmp = tempfile::Builder::new()
-            .prefix("etl-text-")
-            .suffix(".csv")
-            .tempfile()?;
-        let (f, p) = tmp.into_parts();
+        let p = crate::cleanup::scratch_file("text", ".csv")?.into_temp_path();
+        let f = File::create(&p)?;
         (Some(BufWriter::with_capacity(CHUNK, f)), Some(p))
     } else {
         (None, None)
@@ -357,9 +354,8 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
 pub fn decompress_to_temp(path: &Path, codec: Codec) -> Result<tempfile::TempPath> {
     let file = File::open(path)?;
     let mut reader = decoder(file, codec)?;
-    let tmp = tempfile::Builder::new().prefix("etl-text-").tempfile()?;
-    let (f, p) = tmp.into_parts();
-    let mut w = BufWriter::new(f);
+    let p = crate::cleanup::scratch_file("text", "")?.into_temp_path();
+    let mut w = BufWriter::new(File::create(&p)?);
     std::io::copy(&mut reader, &mut w).map_err(|e| {
         Error::data(format!(
             "{}: cannot decompress {codec} data ({e})",

@@ -160,25 +160,10 @@ impl ModelFile {
 
     pub fn save(&self, path: &Path) -> Result<u64> {
         let text = serde_json::to_string(self).map_err(|e| Error::data(format!("model: {e}")))?;
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".etl-tmp-model-")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(format!("{}: {e}", dir.display())))?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-        std::io::Write::write_all(&mut tmp, b"\n")?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        }
-        tmp.persist(path)
-            .map_err(|e| Error::io(format!("{}: {}", path.display(), e.error)))?;
-        Ok(text.len() as u64 + 1)
+        let bytes = format!("{text}\n");
+        crate::cleanup::write_durably(path, bytes.as_bytes())
+            .map_err(|e| Error::from(e).context(path.display()))?;
+        Ok(bytes.len() as u64)
     }
 
     /// Reads a model file, checking its format and version first so that an

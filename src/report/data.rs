@@ -95,13 +95,8 @@ impl Table {
     /// read only their columns instead of parsing a text file again each time.
     pub fn new(name: &str, frame: Frame, spool: bool) -> Result<Table> {
         let (frame, spool_file) = if spool {
-            let tmp = tempfile::Builder::new()
-                .prefix("etl-report-")
-                .suffix(".arrow")
-                .tempfile()?
-                .into_temp_path();
             // Removed on drop, and by the signal handler on an interrupt.
-            crate::cleanup::track(&tmp);
+            let tmp = crate::cleanup::scratch_file("report", ".arrow")?.into_temp_path();
             let request = crate::sink::WriteRequest {
                 dest: crate::sink::Destination::Path(tmp.to_path_buf()),
                 options: crate::format::WriteOptions::new(crate::format::Format::Ipc),

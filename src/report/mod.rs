@@ -170,23 +170,10 @@ pub fn run_page(manifest: &serde_json::Value, tables: &[RunTable]) -> Result<Str
 
 /// Writes a page atomically: a temporary name in the same folder, then a rename.
 pub fn write_page(path: &Path, html: &str) -> Result<u64> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("{}: {e}", dir.display())))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".etl-tmp-report-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(format!("{}: {e}", dir.display())))?;
-    std::io::Write::write_all(&mut tmp, html.as_bytes())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::from(e).context(dir.display()))?;
     }
-    tmp.persist(path)
-        .map_err(|e| Error::io(format!("{}: {}", path.display(), e.error)))?;
+    crate::cleanup::write_durably(path, html.as_bytes())
+        .map_err(|e| Error::from(e).context(path.display()))?;
     Ok(html.len() as u64)
 }

@@ -350,12 +350,9 @@ fn open_stdin(opts: &ReadOptions) -> Result<Frame> {
         sniff::Magic::Format(f) => f,
         _ => sniff::text_format(&head),
     });
-    let tmp = tempfile::Builder::new()
-        .prefix("etl-stdin-")
-        .suffix(&format!(".{}", fmt.extension()))
-        .tempfile()?;
-    let (file, path) = tmp.into_parts();
-    let mut w = std::io::BufWriter::new(file);
+    let path =
+        crate::cleanup::scratch_file("stdin", &format!(".{}", fmt.extension()))?.into_temp_path();
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
     std::io::copy(&mut { rest }, &mut w)?;
     std::io::Write::flush(&mut w)?;
     drop(w);
