@@ -34,6 +34,15 @@ fn remote(url: &RemoteUrl, what: &str, e: KafkaError) -> Error {
     Error::io(format!("{}: {what} ({e})", shown(url)))
 }
 
+/// Polls a client for a moment: librdkafka queues its log lines (why a
+/// connection failed) until the client is polled.
+fn serve_queue(mut poll: impl FnMut(Duration)) {
+    let end = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < end {
+        poll(Duration::from_millis(50));
+    }
+}
+
 /// The bad-settings error of librdkafka: names the property, never its value.
 fn bad_settings(url: &RemoteUrl, e: KafkaError) -> Error {
     Error::usage(format!(
@@ -69,7 +78,10 @@ impl KafkaConsumer {
             .map_err(|e| bad_settings(url, e))?;
         let meta = consumer
             .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
-            .map_err(|e| consumer.context().0.explain(url, "broker unreachable", &e))?;
+            .map_err(|e| {
+                serve_queue(|t| drop(consumer.poll(t)));
+                consumer.context().0.explain(url, "broker unreachable", &e)
+            })?;
         let t = meta
             .topics()
             .iter()
@@ -114,6 +126,7 @@ impl KafkaConsumer {
                 .consumer
                 .committed_offsets(tpl, METADATA_TIMEOUT)
                 .map_err(|e| {
+                    serve_queue(|t| drop(self.consumer.poll(t)));
                     self.consumer.context().0.explain(
                         &self.url,
                         "cannot read the group's offsets",
@@ -305,6 +318,7 @@ impl KafkaProducer {
             .client()
             .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
             .map_err(|e| {
+                serve_queue(|t| producer.poll(t));
                 producer
                     .context()
                     .errors

@@ -50,9 +50,13 @@ pub fn config(url: &RemoteUrl, opts: &StreamOptions) -> Result<ClientConfig> {
         })
         .collect();
     let mut c = ClientConfig::new();
+    // Connection setup gives up before a metadata request does (10 s), so
+    // that its reason (e.g. a TLS handshake that never finishes) is logged
+    // by then; warnings are where librdkafka says why a connection failed.
     c.set("bootstrap.servers", servers.join(","))
-        .set("socket.connection.setup.timeout.ms", "10000")
-        .set("client.id", "etl");
+        .set("socket.connection.setup.timeout.ms", "8000")
+        .set("client.id", "etl")
+        .set_log_level(RDKafkaLogLevel::Warning);
     security(&mut c, url, &opts.security)?;
     for (k, v) in &opts.properties {
         c.set(k, v);
@@ -159,40 +163,38 @@ fn readable(path: &Path, option: &str, shown: &str) -> Result<String> {
     }
 }
 
-/// The last failure librdkafka reported on its own (a failed TLS
-/// handshake, a refused SASL login), to say why a request failed. Its
-/// connection failures arrive as log lines (facility FAIL) from its own
-/// threads, so they are there when a blocking request returns.
+/// Why librdkafka failed, as it said on its own: the first connection
+/// failure it logged (facility FAIL: a failed TLS handshake, a refused SASL
+/// login), else its last error (such as "all brokers are down").
 #[derive(Default)]
-pub struct LastError(Mutex<Option<String>>);
+pub struct LastError(Mutex<(Option<String>, Option<String>)>);
 
 impl LastError {
     pub fn record(&self, error: &KafkaError, reason: &str) {
-        self.note(if reason.is_empty() {
-            error.to_string()
-        } else {
-            reason.to_string()
-        });
-    }
-
-    pub fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
-        let level = level as i32;
-        if level <= RDKafkaLogLevel::Error as i32
-            || (level <= RDKafkaLogLevel::Warning as i32 && facility == "FAIL")
-        {
-            self.note(message.to_string());
+        if let Ok(mut last) = self.0.lock() {
+            last.1 = Some(if reason.is_empty() {
+                error.to_string()
+            } else {
+                reason.to_string()
+            });
         }
     }
 
-    fn note(&self, text: String) {
-        if let Ok(mut last) = self.0.lock() {
-            *last = Some(text);
+    pub fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        if (level as i32) <= RDKafkaLogLevel::Warning as i32 && facility == "FAIL" {
+            if let Ok(mut last) = self.0.lock() {
+                last.0.get_or_insert_with(|| message.to_string());
+            }
         }
     }
 
     /// `what (error; broker said: reason)`, secrets hidden.
     pub fn explain(&self, url: &RemoteUrl, what: &str, e: &KafkaError) -> Error {
-        let last = self.0.lock().ok().and_then(|l| l.clone());
+        let last = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|l| l.0.clone().or_else(|| l.1.clone()));
         let detail = match last {
             Some(r) if !r.is_empty() => format!("{e}; {r}"),
             _ => e.to_string(),
