@@ -214,13 +214,13 @@ def main():
         bench_influx(args, results)
     if args.only in (None, "dynamodb"):
         bench_dynamo(args, results)
-    print("| target | rows | tool | median s | rows/s | peak RSS MB | etl vs peer |")
+    print("| target | rows | tool | median s | rows/s | peak RSS MB | etl's rate / peer's |")
     print("|---|---:|---|---:|---:|---:|---:|")
     for target, rows, times, peer in results:
         med = {t: statistics.median(s for s, _ in v) for t, v in times.items()}
         for tool, v in times.items():
             rss = statistics.median(r for _, r in v)
-            ratio = f"{med[peer] / med['etl persist']:.2f}x faster" if tool == "etl persist" else ""
+            ratio = f"{med[peer] / med['etl persist']:.2f}" if tool == "etl persist" else ""
             print(f"| {target} | {rows:,} | {tool} | {med[tool]:.2f} | {rows / med[tool]:,.0f} | {rss:.0f} | {ratio} |")
 
 

@@ -208,7 +208,9 @@ fn influx_large_loads_go_in_batches_and_count_exactly() {
         ));
     }
     let input = csv_in(dir.path(), "big.csv", &csv);
-    let url = format!("influxdb://{host}/{db}");
+    // The server runs without authentication and ignores the credentials;
+    // they must not show anywhere.
+    let url = format!("influxdb://etl:pw-ok-7731@{host}/{db}");
     let r = ok(&[
         "persist",
         &url,
@@ -220,12 +222,16 @@ fn influx_large_loads_go_in_batches_and_count_exactly() {
         "ts",
         "-i",
         &input,
+        "--json",
     ]);
     assert!(
-        r.stderr.contains(&format!("wrote {rows} points")),
+        r.stderr.contains(&format!(
+            "wrote {rows} points to influxdb://etl:***@{host}/{db}"
+        )),
         "{}",
         r.stderr
     );
+    assert!(!r.stderr.contains("pw-ok-7731") && !r.stdout.contains("pw-ok-7731"));
     let got = rows_of(&query(&db, "SELECT count(value), sum(value) FROM m"));
     assert_eq!(got[0]["count"], rows);
     assert_eq!(got[0]["sum"], (0..rows as i64).sum::<i64>());
