@@ -451,3 +451,45 @@ persist = [ {{ target = "influxdb://{host}/{db}", measurement = "levels", tags =
     let sites: Vec<&str> = got.iter().map(|r| r["site"].as_str().unwrap()).collect();
     assert_eq!(sites, ["a", "b"]);
 }
+
+#[test]
+fn influx_a_bad_row_mid_load_stops_it_and_says_what_landed() {
+    let Some(host) = server() else { return };
+    let db = new_db();
+    let dir = tempdir();
+    // The first batch (5,000 rows) is fine; row 5,001's tag value ends in
+    // a backslash, which line protocol cannot hold.
+    let mut csv = String::from("ts,site,v\n");
+    for i in 0..5_000 {
+        csv.push_str(&format!("2026-01-01T00:00:00.{i:06},ok,{i}\n"));
+    }
+    csv.push_str("2026-01-01T00:00:01,bad\\,1\n");
+    let input = csv_in(dir.path(), "in.csv", &csv);
+    let url = format!("influxdb://{host}/{db}");
+    let r = fails(
+        &[
+            "persist",
+            &url,
+            "--measurement",
+            "m",
+            "--tags",
+            "site",
+            "--time",
+            "ts",
+            "-i",
+            &input,
+        ],
+        1,
+    );
+    assert!(r.stderr.contains("row 5001, column 'site'"), "{}", r.stderr);
+    assert!(r.stderr.contains("trailing backslash"), "{}", r.stderr);
+    let got = rows_of(&query(&db, "SELECT count(v) FROM m"));
+    let landed = got[0]["count"].as_u64().unwrap();
+    assert_eq!(landed, 5_000);
+    assert!(
+        r.stderr
+            .contains(&format!("{landed} points were written to {url} before it")),
+        "{}",
+        r.stderr
+    );
+}

@@ -76,37 +76,60 @@ pub fn load(frame: Frame, url: &RemoteUrl, req: &LoadSpec) -> Result<LoadSummary
     let mut in_flight: Option<tokio::task::JoinHandle<Result<usize>>> = None;
     let mut rows = 0u64;
     let mut skipped = 0u64;
-    for batch in stream.batches {
-        let df = batch.map_err(|e| guard.explain(e))?;
-        let mut at = 0;
-        while at < df.height() {
-            let slice = df.slice(at as i64, BATCH_POINTS.min(df.height() - at));
-            at += slice.height();
-            let lines = line::encode(&layout, &slice, rows)?;
-            rows += slice.height() as u64;
-            skipped += lines.skipped as u64;
-            if lines.points == 0 {
-                continue;
+    let send_all = || -> Result<()> {
+        for batch in stream.batches {
+            let df = batch.map_err(|e| guard.explain(e))?;
+            let mut at = 0;
+            while at < df.height() {
+                let slice = df.slice(at as i64, BATCH_POINTS.min(df.height() - at));
+                at += slice.height();
+                let lines = line::encode(&layout, &slice, rows)?;
+                rows += slice.height() as u64;
+                skipped += lines.skipped as u64;
+                if lines.points == 0 {
+                    continue;
+                }
+                let body = gzip(&lines.text)?;
+                if let Some(h) = in_flight.take() {
+                    sent.settle(h, &target)?;
+                }
+                sent.batches += 1;
+                let (client, target, url) = (
+                    client.clone(),
+                    target.clone(),
+                    target.write_url(layout.precision),
+                );
+                let batch_no = sent.batches;
+                let landed_before = sent.points;
+                in_flight = Some(crate::runtime::get().spawn(async move {
+                    write(&client, &target, url, body, &lines, batch_no, landed_before).await
+                }));
             }
-            let body = gzip(&lines.text)?;
-            if let Some(h) = in_flight.take() {
-                sent.settle(h, &target)?;
-            }
-            sent.batches += 1;
-            let (client, target, url) = (
-                client.clone(),
-                target.clone(),
-                target.write_url(layout.precision),
-            );
-            let batch_no = sent.batches;
-            let landed_before = sent.points;
-            in_flight = Some(crate::runtime::get().spawn(async move {
-                write(&client, &target, url, body, &lines, batch_no, landed_before).await
-            }));
         }
-    }
-    if let Some(h) = in_flight.take() {
-        sent.settle(h, &target)?;
+        if let Some(h) = in_flight.take() {
+            sent.settle(h, &target)?;
+        }
+        Ok(())
+    };
+    if let Err(e) = send_all() {
+        // A bad row or input: the batch on the wire still counts, and the
+        // message says what landed.
+        let landed = match in_flight.take() {
+            Some(h) => sent.settle(h, &target).map(|_| sent.points),
+            None => Ok(sent.points),
+        };
+        if e.message.contains(" points were written") {
+            return Err(e);
+        }
+        let note = match landed {
+            Ok(n) => format!("{n} points were written to {} before it", target.shown),
+            Err(_) => format!(
+                "{} points were written to {} before it (and the batch in flight failed)",
+                sent.points, target.shown
+            ),
+        };
+        let message = format!("{}; {note}", e.message);
+        return Err(Error { message, ..e });
     }
     Ok(LoadSummary {
         target: target.shown.clone(),
