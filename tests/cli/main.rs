@@ -28,6 +28,8 @@ mod remote;
 mod report;
 mod run_pipeline;
 mod secrets;
+mod sink_dynamodb;
+mod sink_influx;
 mod ssh_host_keys;
 mod stream_kafka;
 mod stream_kafka_security;
