@@ -3,6 +3,7 @@
 
 mod clean;
 mod common;
+mod db_tls;
 mod dbs;
 mod docs;
 mod durability;
@@ -28,11 +29,13 @@ mod remote;
 mod report;
 mod run_pipeline;
 mod secrets;
+mod sftp_commit;
 mod ssh_host_keys;
 mod stream_kafka;
 mod stream_local;
 mod stream_mqtt_nats;
 mod transfer;
 mod transfer_faults;
+mod transfer_links;
 mod transform;
 mod warehouse_partitions;
