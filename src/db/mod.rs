@@ -3,7 +3,8 @@
 //! two entry points, [`open`] (a query's or table's rows as a frame) and
 //! [`load_into`] (a frame into a table); [`load`] the load spec and the one
 //! mode → steps decision every load follows; [`sql`] identifier quoting and
-//! table names; [`conn`] URLs shown without passwords and server errors.
+//! table names; [`conn`] URLs shown without passwords and server errors;
+//! [`tls`] the TLS modes, their default and certificate verification.
 //! The engines import these, never this file, so no files import each other.
 
 mod batches;
@@ -14,6 +15,7 @@ pub mod mysql;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
+pub mod tls;
 
 pub use batches::BATCH_ROWS;
 pub use conn::shown;

@@ -384,31 +384,55 @@ impl Sftp {
         }))
     }
 
-    /// Renames the finished temporary file over the target (posix-rename
-    /// where the server has it, else remove and rename).
+    /// Renames the finished temporary file over the target: posix-rename
+    /// where the server has it (atomic). Plain SFTP rename refuses to
+    /// replace a file: then the old file is renamed aside, the new one
+    /// renamed into place, and the old one deleted; when the second rename
+    /// fails the old file is renamed back, so it is never lost.
     pub async fn commit(&self, tmp: &str, target: &str) -> FailResult<()> {
+        let c = self.c();
         let mut data = Vec::with_capacity(tmp.len() + target.len() + 8);
         for s in [tmp, target] {
             data.extend_from_slice(&(s.len() as u32).to_be_bytes());
             data.extend_from_slice(s.as_bytes());
         }
-        let posix = self
-            .c()
-            .raw
-            .extended("posix-rename@openssh.com", data)
-            .await;
-        let done = match posix {
-            Ok(russh_sftp::protocol::Packet::Status(s)) => s.status_code == StatusCode::Ok,
-            Ok(_) => true,
-            Err(_) => false,
-        };
-        if !done {
-            let _ = self.c().session.remove_file(target).await;
-            if let Err(e) = self.c().session.rename(tmp, target).await {
-                let _ = self.c().session.remove_file(tmp).await;
-                return Err(sftp_fail(e, &self.show(target)));
+        let posix = c.raw.extended("posix-rename@openssh.com", data).await;
+        if let Ok(russh_sftp::protocol::Packet::Status(s)) = &posix {
+            if s.status_code == StatusCode::Ok {
+                return Ok(());
             }
         }
+        let failed = |e| {
+            let mut f = sftp_fail(e, &self.show(target));
+            f.error.message = format!(
+                "{}: the uploaded file could not be renamed into place (the old file is kept)",
+                f.error.message
+            );
+            f
+        };
+        // No target yet: one rename is all.
+        let first = match c.session.rename(tmp, target).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let (dir, name) = target.rsplit_once('/').unwrap_or(("", target));
+        let aside_name = crate::cleanup::temp_name(&format!("{name}.old"));
+        let aside = if dir.is_empty() {
+            aside_name
+        } else {
+            format!("{dir}/{aside_name}")
+        };
+        if let Err(e) = c.session.rename(target, aside.clone()).await {
+            let _ = c.session.remove_file(tmp).await;
+            // The target is not there: the first rename's error says why.
+            return Err(failed(if is_not_found(&e) { first } else { e }));
+        }
+        if let Err(e) = c.session.rename(tmp, target).await {
+            let _ = c.session.rename(aside, target).await;
+            let _ = c.session.remove_file(tmp).await;
+            return Err(failed(e));
+        }
+        let _ = c.session.remove_file(aside).await;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@
 //! [`copy`] moves one file; [`transfer`] runs a whole request.
 
 mod copy;
+mod local_tree;
 mod plan;
 pub mod spool;
 

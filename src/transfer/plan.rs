@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use glob::{MatchOptions, Pattern};
 
+use super::local_tree::{self, Found};
 use super::TransferRequest;
 use crate::error::{Error, Result};
 use crate::store::{Backend, Place, Stat};
@@ -95,8 +96,53 @@ fn relative<'a>(root: &str, path: &'a str) -> &'a str {
         .unwrap_or(path)
 }
 
-/// The files of one source: (full path, stat, relative name).
-pub async fn expand(place: &Place, recursive: bool) -> Result<Vec<(String, Stat, String)>> {
+/// The files under a folder: (full path, stat). A local folder is listed
+/// by [`local_tree`]: a symbolic link it refuses is an error when `keep`
+/// (the --include/--exclude filters) would have copied it.
+async fn list_folder(
+    place: &Place,
+    dir: &str,
+    keep: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Vec<(String, Stat)>> {
+    if !matches!(place.backend, Backend::Local) {
+        let listed = place.list(dir).await?;
+        return Ok(listed.into_iter().map(|e| (e.path, e.stat)).collect());
+    }
+    let root = std::path::PathBuf::from(dir);
+    let found = tokio::task::spawn_blocking(move || local_tree::list(&root))
+        .await
+        .map_err(|e| Error::io(e.to_string()))?
+        .map_err(|e| Error::io(crate::error::io_message(&e)))?;
+    let mut out = Vec::with_capacity(found.len());
+    for f in found {
+        match f {
+            Found::File { path, size } => out.push((
+                path,
+                Stat {
+                    size,
+                    digests: Vec::new(),
+                },
+            )),
+            Found::Refused { path, why } => {
+                if keep(&safe_relative(relative(dir, &path), &path)?) {
+                    return Err(Error::data(format!(
+                        "{}: refusing {why}; copy what it points to instead, or leave it out with --exclude",
+                        place.show(&path)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The files of one source: (full path, stat, relative name). `keep` tells
+/// which relative names the filters keep (see [`list_folder`]).
+pub async fn expand(
+    place: &Place,
+    recursive: bool,
+    keep: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Vec<(String, Stat, String)>> {
     let mut out = Vec::new();
     if place.is_glob() {
         if let Backend::Local = place.backend {
@@ -108,9 +154,10 @@ pub async fn expand(place: &Place, recursive: bool) -> Result<Vec<(String, Stat,
                 if p.is_dir() {
                     if recursive {
                         let name = base_name(&ps).to_string();
-                        for e in place.list(&ps).await? {
-                            let rel = format!("{name}/{}", relative(&ps, &e.path));
-                            out.push((e.path, e.stat, rel));
+                        let keep_here = |r: &str| keep(&format!("{name}/{r}"));
+                        for (path, stat) in list_folder(place, &ps, &keep_here).await? {
+                            let rel = format!("{name}/{}", relative(&ps, &path));
+                            out.push((path, stat, rel));
                         }
                     }
                 } else if let Some(st) = place.stat(&ps).await? {
@@ -168,9 +215,9 @@ pub async fn expand(place: &Place, recursive: bool) -> Result<Vec<(String, Stat,
                 place.shown
             )));
         }
-        for e in place.list(&place.path).await? {
-            let rel = relative(&place.path, &e.path).to_string();
-            out.push((e.path, e.stat, rel));
+        for (path, stat) in list_folder(place, &place.path, keep).await? {
+            let rel = relative(&place.path, &path).to_string();
+            out.push((path, stat, rel));
         }
         return Ok(out);
     }
@@ -188,13 +235,14 @@ pub async fn plan(
     exclude: &[Pattern],
 ) -> Result<Vec<Item>> {
     let mut files = Vec::new();
+    let keep = |rel: &str| {
+        (include.is_empty() || include.iter().any(|p| matches(p, rel)))
+            && !exclude.iter().any(|p| matches(p, rel))
+    };
     for (i, place) in sources.iter().enumerate() {
-        for (path, stat, rel) in expand(place, req.recursive).await? {
+        for (path, stat, rel) in expand(place, req.recursive, &keep).await? {
             let rel = safe_relative(&rel, &place.show(&path))?;
-            if !include.is_empty() && !include.iter().any(|p| matches(p, &rel)) {
-                continue;
-            }
-            if exclude.iter().any(|p| matches(p, &rel)) {
+            if !keep(&rel) {
                 continue;
             }
             files.push((i, path, stat, rel));

@@ -45,7 +45,7 @@ pub fn fetch(loc: &Location, keep: &(dyn Fn(&str) -> bool + Sync)) -> Result<Vec
     crate::runtime::block_on(async move {
         let place = Place::open(&text, &ssh_from_env()).await?;
         place.check().await?;
-        let files = super::expand_source(&place, true).await?;
+        let files = super::expand_source(&place, true, &|_: &str| true).await?;
         let mut out = Vec::new();
         for (path, stat, rel) in files {
             if !keep(&rel) {

@@ -3,6 +3,7 @@
 
 mod clean;
 mod common;
+mod db_tls;
 mod dbs;
 mod docs;
 mod durability;
@@ -28,6 +29,7 @@ mod remote;
 mod report;
 mod run_pipeline;
 mod secrets;
+mod sftp_commit;
 mod sink_dynamodb;
 mod sink_influx;
 mod ssh_host_keys;
@@ -38,5 +40,6 @@ mod stream_mqtt_nats;
 mod stream_produce;
 mod transfer;
 mod transfer_faults;
+mod transfer_links;
 mod transform;
 mod warehouse_partitions;

@@ -385,6 +385,60 @@ fn a_killed_load_leaves_the_table_as_it_was() {
     }
 }
 
+/// Two full-refresh loads of one MariaDB table at once, several times
+/// (half the rounds start with no table): both succeed, the table is always
+/// there holding exactly one load's rows, no scratch table is left.
+#[test]
+fn concurrent_full_refresh_loads_keep_one_whole_table() {
+    let Some(s) = mysql() else { return };
+    let dir = tempdir();
+    let rows_of = |n: usize, who: &str| {
+        let mut t = String::from("id,who\n");
+        for i in 0..n {
+            t.push_str(&format!("{i},{who}\n"));
+        }
+        t
+    };
+    let a = csv_in(dir.path(), "a.csv", &rows_of(30_000, "a"));
+    let b = csv_in(dir.path(), "b.csv", &rows_of(20_000, "b"));
+    let t = unique("etl_race");
+    for round in 0..6 {
+        if round % 2 == 0 {
+            s.drop(&t);
+        }
+        let spawn = |input: &str| {
+            etl()
+                .args(["persist", &s.url, "--table", &t, "-i", input])
+                .args(["--mode", "full-refresh"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (pa, pb) = (spawn(&a), spawn(&b));
+        let ra: Run = pa.wait_with_output().unwrap().into();
+        let rb: Run = pb.wait_with_output().unwrap().into();
+        assert_eq!(ra.code, 0, "round {round}: {}", ra.stderr);
+        assert_eq!(rb.code, 0, "round {round}: {}", rb.stderr);
+        let got = s
+            .sql(&format!(
+                "select count(*), min(who), max(who) from {}",
+                s.q(&t)
+            ))
+            .replace('\t', "|");
+        assert!(
+            got == "30000|a|a" || got == "20000|b|b",
+            "round {round}: {got}"
+        );
+    }
+    let suffix = scratch_suffix(&t);
+    for prefix in ["etl_new_", "etl_old_"] {
+        let left = s.tables_like(&format!("{prefix}{suffix}"));
+        assert!(left.is_empty(), "{left:?}");
+    }
+    s.drop(&t);
+}
+
 #[test]
 fn passwords_never_show_and_unreachable_servers_exit_3() {
     let dir = tempdir();

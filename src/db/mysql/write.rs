@@ -5,9 +5,10 @@
 //! Which steps run is decided by [`crate::db::load::steps`]. DDL commits
 //! implicitly in MariaDB/MySQL, so every sequence is ordered so that a
 //! failure leaves the target as it was:
-//! - new table / full-refresh: load into a new table under a temporary name,
-//!   then one atomic `RENAME TABLE` (old → aside, new → target) and drop the
-//!   old one; on an error the new table is dropped;
+//! - new table / full-refresh: load into a new table under a name of this
+//!   load's own, then one atomic `RENAME TABLE` (old → aside, new → target)
+//!   and drop the old one; on an error the new table is dropped. Concurrent
+//!   loads of one table never touch each other's tables: the last one wins;
 //! - append / truncate: `START TRANSACTION`, (`DELETE` for truncate), `LOAD
 //!   DATA` straight into the table, `COMMIT` (InnoDB rolls back a killed
 //!   or failed load);
@@ -187,17 +188,27 @@ async fn run(
     };
     match steps {
         Steps::Create { replaces } => {
-            // Names derived from the target: what a killed run left behind
-            // is dropped by the next one.
+            // Scratch names of this load alone (its connection id), so that
+            // concurrent loads of one target never touch each other's;
+            // a named lock held for the load tells the next load which
+            // scratch tables were left by a killed one.
             let suffix = scratch_suffix(name);
-            let fresh = name.sibling(format!("etl_new_{suffix}"));
-            let fresh_q = fresh.quoted(Dialect::Mysql)?;
-            let aside_q = name
-                .sibling(format!("etl_old_{suffix}"))
-                .quoted(Dialect::Mysql)?;
-            conn.query_drop(format!("DROP TABLE IF EXISTS {fresh_q}, {aside_q}"))
+            let id: u64 = conn
+                .query_first("SELECT CONNECTION_ID()")
+                .await
+                .map_err(me)?
+                .unwrap_or(0);
+            let lock = format!("etl_load_{suffix}_{id}");
+            conn.exec_drop("SELECT GET_LOCK(?, 0)", (lock.clone(),))
                 .await
                 .map_err(me)?;
+            drop_abandoned(conn, url, name, &suffix).await?;
+            let fresh_q = name
+                .sibling(format!("etl_new_{suffix}_{id}"))
+                .quoted(Dialect::Mysql)?;
+            let aside_q = name
+                .sibling(format!("etl_old_{suffix}_{id}"))
+                .quoted(Dialect::Mysql)?;
             conn.query_drop(ddl(&fresh_q, false)).await.map_err(me)?;
             let loaded = load_data(conn, url, frame, &fresh_q, columns).await;
             let rows = match loaded {
@@ -207,30 +218,42 @@ async fn run(
                     return Err(e);
                 }
             };
-            let swap = if replaces {
-                let aside = aside_q.clone();
-                conn.query_drop(format!(
-                    "RENAME TABLE {target} TO {aside}, {fresh_q} TO {target}"
-                ))
-                .await
-                .map(|_| Some(aside))
-            } else {
-                conn.query_drop(format!("RENAME TABLE {fresh_q} TO {target}"))
-                    .await
-                    .map(|_| None)
-            };
+            // One atomic RENAME swaps the new table in; a concurrent load
+            // may have created or swapped the target meanwhile: then the
+            // other form is tried (the last load wins, the table is never
+            // missing).
+            let mut replace = replaces;
+            let mut swap = Ok(false);
+            for _ in 0..4 {
+                let sql = if replace {
+                    format!("RENAME TABLE {target} TO {aside_q}, {fresh_q} TO {target}")
+                } else {
+                    format!("RENAME TABLE {fresh_q} TO {target}")
+                };
+                swap = conn.query_drop(sql).await.map(|_| replace);
+                match &swap {
+                    // 1146: the target is gone; 1050: it appeared.
+                    Err(mysql_async::Error::Server(e))
+                        if (replace && e.code == 1146) || (!replace && e.code == 1050) =>
+                    {
+                        replace = !replace;
+                    }
+                    _ => break,
+                }
+            }
             match swap {
-                Ok(Some(aside)) => {
-                    conn.query_drop(format!("DROP TABLE {aside}"))
+                Ok(true) => {
+                    conn.query_drop(format!("DROP TABLE {aside_q}"))
                         .await
                         .map_err(me)?;
                 }
-                Ok(None) => {}
+                Ok(false) => {}
                 Err(e) => {
                     drop_table(conn, url, &fresh_q).await;
                     return Err(me(e));
                 }
             }
+            let _ = conn.exec_drop("SELECT RELEASE_LOCK(?)", (lock,)).await;
             Ok(rows)
         }
         Steps::Into {
@@ -306,8 +329,55 @@ async fn run(
     }
 }
 
+/// Drops the target's scratch tables (`etl_new_<suffix>_<id>`,
+/// `etl_old_<suffix>_<id>`) whose load is over: its connection no longer
+/// holds the load's named lock (a killed run; a running load keeps it).
+async fn drop_abandoned(
+    conn: &mut Conn,
+    url: &url::Url,
+    name: &TableName,
+    suffix: &str,
+) -> Result<()> {
+    let me = |e: mysql_async::Error| mysql_error(url, &e);
+    let tables: Vec<String> = conn
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND (TABLE_NAME LIKE ? OR TABLE_NAME LIKE ?)",
+            (
+                name.schema.clone(),
+                format!("etl\\_new\\_{suffix}\\_%"),
+                format!("etl\\_old\\_{suffix}\\_%"),
+            ),
+        )
+        .await
+        .map_err(me)?;
+    for table in tables {
+        let Some(id) = table
+            .rsplit('_')
+            .next()
+            .filter(|i| i.parse::<u64>().is_ok())
+        else {
+            continue;
+        };
+        let held: Option<Option<u64>> = conn
+            .exec_first(
+                "SELECT IS_USED_LOCK(?)",
+                (format!("etl_load_{suffix}_{id}"),),
+            )
+            .await
+            .map_err(me)?;
+        if held.flatten().is_none() {
+            let q = name.sibling(table).quoted(Dialect::Mysql)?;
+            conn.query_drop(format!("DROP TABLE IF EXISTS {q}"))
+                .await
+                .map_err(me)?;
+        }
+    }
+    Ok(())
+}
+
 /// A short suffix derived from the target's name, for its scratch tables
-/// (`etl_new_<suffix>`, `etl_old_<suffix>`).
+/// (`etl_new_<suffix>_<id>`, `etl_old_<suffix>_<id>`).
 pub fn scratch_suffix(name: &TableName) -> String {
     use sha2::Digest;
     let key = format!("{}\u{0}{}", name.schema.as_deref().unwrap_or(""), name.name);

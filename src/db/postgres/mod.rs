@@ -4,15 +4,24 @@
 
 pub mod binary;
 pub mod read;
+pub mod tls;
 pub mod write;
 
 use super::conn::{env, one_line, shown};
+use super::tls::{client_config, explain, TlsMode, TlsPolicy};
 use crate::error::{Error, ErrorKind, Result};
+use tokio_postgres::config::Host;
 
 /// PostgreSQL connection settings: the URL, then PGHOST, PGPORT, PGUSER,
 /// PGPASSWORD, PGDATABASE and PGCONNECT_TIMEOUT for what it leaves out
 /// (as libpq does).
 pub fn postgres_config(url: &url::Url) -> Result<tokio_postgres::Config> {
+    Ok(postgres_settings(url)?.0)
+}
+
+/// The connection settings and what the connection does about TLS
+/// (`sslmode`, `sslrootcert`, PGSSLMODE, PGSSLROOTCERT; see [`tls`]).
+pub fn postgres_settings(url: &url::Url) -> Result<(tokio_postgres::Config, TlsPolicy)> {
     if url.scheme() != "postgres" && url.scheme() != "postgresql" {
         return Err(Error::usage(format!(
             "{}: not a postgres:// URL",
@@ -27,6 +36,7 @@ pub fn postgres_config(url: &url::Url) -> Result<tokio_postgres::Config> {
         None => None,
     };
     let mut u = url.clone();
+    let url_tls = tls::take_url_tls(&mut u, url)?;
     let host_given = u.host_str().is_some_and(|h| !h.is_empty());
     if host_given && u.port().is_none() {
         // tokio-postgres would add 5432 itself: PGPORT first.
@@ -72,7 +82,9 @@ pub fn postgres_config(url: &url::Url) -> Result<tokio_postgres::Config> {
         // The process id lets a DBA (and the tests) tell runs apart.
         cfg.application_name(format!("etl/{}", std::process::id()));
     }
-    Ok(cfg)
+    let policy = tls::policy(&cfg, url_tls);
+    cfg.ssl_mode(tls::ssl_mode(&policy));
+    Ok((cfg, policy))
 }
 
 /// The kind of a PostgreSQL error: bad data and constraint violations are
@@ -136,14 +148,13 @@ impl PgConn {
 /// Connects with the URL's settings and the PG* variables; a failure is
 /// one line naming the server (password hidden), exit 3.
 pub fn connect(url: &url::Url) -> Result<PgConn> {
-    let cfg = postgres_config(url)?;
+    let (cfg, policy) = postgres_settings(url)?;
+    let config = client_config(&policy, "sslrootcert")?;
     let client = crate::runtime::get().block_on(async {
-        let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
-            let mut e = postgres_error(url, &e);
-            e.kind = ErrorKind::Io;
-            e.message = e.message.replacen(": ", ": cannot connect: ", 1);
-            e
-        })?;
+        let (client, conn) = cfg
+            .connect(tls::MakeRustls(config))
+            .await
+            .map_err(|e| connect_error(url, &cfg, &policy, &e))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -153,6 +164,45 @@ pub fn connect(url: &url::Url) -> Result<PgConn> {
         client,
         url: url.clone(),
     })
+}
+
+/// A failed connection: one line, exit 3; a TLS failure names the host,
+/// the mode and the reason.
+fn connect_error(
+    url: &url::Url,
+    cfg: &tokio_postgres::Config,
+    policy: &TlsPolicy,
+    e: &tokio_postgres::Error,
+) -> Error {
+    let mut err = postgres_error(url, e);
+    err.kind = ErrorKind::Io;
+    let detail = err
+        .message
+        .split_once(": ")
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
+    let tls_failure = policy.mode != TlsMode::Disable && e.as_db_error().is_none();
+    match explain(&detail).filter(|_| tls_failure) {
+        Some(why) => {
+            let hosts: Vec<String> = cfg
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    Host::Tcp(h) => h.clone(),
+                    #[cfg(unix)]
+                    Host::Unix(p) => p.display().to_string(),
+                })
+                .collect();
+            err.message = format!(
+                "{}: cannot connect: TLS with {} (sslmode={}): {why} ({detail})",
+                shown(url),
+                hosts.join(","),
+                policy.mode.postgres_name()
+            );
+        }
+        None => err.message = err.message.replacen(": ", ": cannot connect: ", 1),
+    }
+    err
 }
 
 #[cfg(test)]
