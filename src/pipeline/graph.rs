@@ -398,34 +398,35 @@ pub fn downstream(plan: &Plan, from: &[bool]) -> Vec<bool> {
 /// The graph in Graphviz DOT: one node per stage (with its kind), one edge
 /// per need, labelled with why.
 pub fn dot(plan: &Plan) -> String {
-    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     let mut out = String::new();
-    let _ = writeln!(out, "digraph {} {{", q(&plan.name));
+    let _ = writeln!(out, "digraph \"{}\" {{", esc(&plan.name));
     let _ = writeln!(out, "  rankdir=LR;\n  node [shape=box];");
     for s in &plan.stages {
         let _ = writeln!(
             out,
-            "  {} [label={}];",
-            q(&s.name),
-            q(&format!("{}\\n{}", s.name, s.action.kind()))
+            "  \"{}\" [label=\"{}\\n{}\"];",
+            esc(&s.name),
+            esc(&s.name),
+            s.action.kind()
         );
     }
     for s in &plan.stages {
         for n in &s.needs {
-            let mut label = n.reasons.join("\\n");
+            let mut lines: Vec<String> = n
+                .reasons
+                .iter()
+                .map(|r| esc(&crate::location::redact(r)))
+                .collect();
             if n.declared {
-                label = if label.is_empty() {
-                    "needs".into()
-                } else {
-                    format!("needs\\n{label}")
-                };
+                lines.insert(0, "needs".into());
             }
             let _ = writeln!(
                 out,
-                "  {} -> {} [label={}{}];",
-                q(&plan.stages[n.stage].name),
-                q(&s.name),
-                q(&crate::location::redact(&label)),
+                "  \"{}\" -> \"{}\" [label=\"{}\"{}];",
+                esc(&plan.stages[n.stage].name),
+                esc(&s.name),
+                lines.join("\\n"),
                 if n.declared { ", style=bold" } else { "" }
             );
         }

@@ -394,6 +394,10 @@ fn graph_is_dot_in_a_pipe_and_an_indented_tree_as_text() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let dot = r.stdout;
     assert!(dot.starts_with("digraph \"healthcare\" {"), "{dot}");
+    assert!(
+        dot.contains("\"ingest-city\" [label=\"ingest-city\\ningest\"];"),
+        "{dot}"
+    );
     for edge in [
         "\"ingest-city\" -> \"clean-city\" [label=\"reads bronze.city\"]",
         // The join names {silver.city}: read, so needed.
