@@ -146,20 +146,23 @@ impl Schedule<'_> {
             let event = match event {
                 Ok(e) => e,
                 Err(RecvTimeoutError::Timeout) => {
-                    for i in 0..state.len() {
+                    for (i, s) in state.iter_mut().enumerate() {
                         let State::Running {
                             since,
                             deadline: Some(d),
-                        } = state[i]
+                        } = *s
                         else {
                             continue;
                         };
                         if d > Instant::now() {
                             continue;
                         }
-                        state[i] = State::Abandoned;
+                        *s = State::Abandoned;
                         running -= 1;
                         let e = self.timed_out(i, since, m);
+                        fail(&mut first_error, e);
+                    }
+                    if let Err(e) = m.save(&plan.manifest) {
                         fail(&mut first_error, e);
                     }
                     continue;
