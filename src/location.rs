@@ -36,6 +36,10 @@ pub enum Scheme {
     Nats,
     /// `topic://DIR`: a local folder standing in for a broker topic.
     TopicFolder,
+    /// Persist-only services (src/sink/influx, src/sink/dynamodb).
+    Influx,
+    Influx2,
+    DynamoDb,
 }
 
 impl Scheme {
@@ -52,6 +56,9 @@ impl Scheme {
             "mqtt" => Scheme::Mqtt,
             "nats" => Scheme::Nats,
             "topic" => Scheme::TopicFolder,
+            "influxdb" => Scheme::Influx,
+            "influxdb2" => Scheme::Influx2,
+            "dynamodb" => Scheme::DynamoDb,
             _ => return None,
         })
     }
@@ -86,7 +93,7 @@ impl Location {
             let lower = scheme.to_ascii_lowercase();
             let Some(kind) = Scheme::from_url_scheme(&lower) else {
                 return Err(Error::usage(format!(
-                    "{}: unknown location scheme '{scheme}://' (known: file, s3, az, abfs, gs, sftp, postgres, mysql, sqlite, kafka, mqtt, nats, topic)",
+                    "{}: unknown location scheme '{scheme}://' (known: file, s3, az, abfs, gs, sftp, postgres, mysql, sqlite, kafka, mqtt, nats, topic, influxdb, influxdb2, dynamodb)",
                     redact(text)
                 )));
             };

@@ -173,6 +173,7 @@ fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
         partitions: 0,
         files: 0,
         seconds: s.seconds,
+        skipped: 0,
     })
 }
 

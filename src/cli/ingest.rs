@@ -44,7 +44,9 @@ Streams: kafka://BROKER[,BROKER]/TOPIC, mqtt://HOST[:PORT]/TOPIC (%23 for #), na
 payload's columns with --value-format), topic, partition, offset, timestamp, headers. Into a folder
 (-o DIR/), each batch is one part file committed with a checkpoint (DIR/_checkpoint/) before the
 consumer group hears of it: a run after a crash neither skips nor repeats a message. To stdout, the
-group commit follows the write (at least once); on a terminal it is a preview (nothing committed).")]
+group commit follows the write (at least once); on a terminal it is a preview (nothing committed).
+Kafka security rides on the URL: kafka://USER@HOST/TOPIC?sasl-mechanism=SCRAM-SHA-512&tls-ca=ca.pem
+(password in the URL or ETL_KAFKA_PASSWORD; tls=true, tls-cert, tls-key, tls-verify=false).")]
 pub struct IngestArgs {
     /// Inputs: files, folders of part files (Spark/Hive layouts), globs (quote them), or - for stdin.
     /// With none, reads stdin. Several inputs are concatenated by column name.

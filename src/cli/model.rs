@@ -32,9 +32,9 @@ pub enum ModelCommand {
 pub enum KindArg {
     /// Ordinary least squares.
     Linear,
-    /// Logistic regression without a penalty (two classes).
+    /// Logistic regression without a penalty (one-vs-rest for more than two classes).
     Logistic,
-    /// A random forest of regression trees (probabilities for two classes).
+    /// A random forest of regression trees (class probabilities when classifying).
     RandomForest,
     /// Gradient-boosted regression trees (squared error or log loss).
     GradientBoosting,
@@ -44,7 +44,7 @@ pub enum KindArg {
 pub enum TaskArg {
     /// Predict a number.
     Regression,
-    /// Predict one of two classes (and its probability).
+    /// Predict a class (and its probability); 2 to 100 classes.
     Classification,
 }
 
@@ -56,7 +56,8 @@ null or NaN replaced by the training mean. Rows with a null target are left
 out. The model file records all of this (README.md, \"Model files\").
 
 Metrics: R², MAE and RMSE for regression; accuracy, F1 and ROC AUC for two
-classes (the second value in sorted order is the positive class).
+classes (the second value in sorted order is the positive class); accuracy,
+macro F1 and macro one-vs-rest ROC AUC for more (one model per class).
 
 Examples:
   etl model fit -i gold/presc.parquet --target trx_cnt --features years_of_exp,total_day_supply,presc_state --kind linear -o trx.json

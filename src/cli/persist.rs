@@ -42,13 +42,25 @@ Examples:
   etl persist mysql://etl@db/health --table df_city_final -i city.parquet --mode full-refresh --json
   etl persist kafka://127.0.0.1:9092/water --key sensor_id -i sensors.xlsx
 
+InfluxDB (influxdb://[USER@]HOST:PORT/DB[?rp=RP], influxdb2://HOST:PORT/BUCKET?org=ORG): each row a
+point of --measurement at --time, --tags columns as tags, the others as fields; gzip batches of
+5,000 lines, retried on 429/5xx; --mode append only. Auth: INFLUX_USERNAME/INFLUX_PASSWORD (1.x),
+INFLUX_TOKEN (2.x). Plain HTTP on loopback, HTTPS (certificates verified) elsewhere, ?tls= to choose.
+DynamoDB (dynamodb://TABLE): each row an item, BatchWriteItem in 25s, unprocessed items retried;
+append and incremental put by the table's key (a later row with the same key wins); full-refresh
+needs --force-recreate. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
+AWS_ENDPOINT_URL_DYNAMODB (or AWS_ENDPOINT_URL) for a local server.
+  etl persist influxdb://127.0.0.1:8086/water --measurement readings --tags site --time ts -i w.csv
+  etl persist dynamodb://readings --mode incremental -i w.parquet
+
 Streams (kafka://, mqtt://, nats://, topic://DIR): one message per row (JSON by default), sent
 with an idempotent producer (Kafka) or QoS 1 (MQTT) or JetStream acknowledgements (NATS); exit 0
 only once every message is confirmed. --table and --mode do not apply."
 )]
 pub struct PersistArgs {
     /// Where to load: a warehouse folder (Hive-style Parquet), sqlite://PATH.db,
-    /// postgres://USER@HOST/DB or mysql://USER@HOST/DB.
+    /// postgres://USER@HOST/DB, mysql://USER@HOST/DB, influxdb://HOST:PORT/DB,
+    /// influxdb2://HOST:PORT/BUCKET?org=ORG or dynamodb://TABLE.
     #[arg(value_name = "TARGET")]
     pub target: String,
 
@@ -77,6 +89,36 @@ pub struct PersistArgs {
     #[arg(long)]
     pub evolve: bool,
 
+    /// InfluxDB: the measurement the points go to.
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "InfluxDB and DynamoDB targets"
+    )]
+    pub measurement: Option<String>,
+
+    /// InfluxDB: the columns written as tags (comma-separated); the other columns are fields.
+    #[arg(
+        long,
+        value_name = "COLS",
+        value_delimiter = ',',
+        help_heading = "InfluxDB and DynamoDB targets"
+    )]
+    pub tags: Vec<String>,
+
+    /// InfluxDB: the timestamp (or date) column giving each point's time.
+    #[arg(
+        long,
+        value_name = "COL",
+        help_heading = "InfluxDB and DynamoDB targets"
+    )]
+    pub time: Option<String>,
+
+    /// DynamoDB: let --mode full-refresh delete the table and create it again with the same
+    /// key schema and billing mode (it is empty until the load ends).
+    #[arg(long, help_heading = "InfluxDB and DynamoDB targets")]
+    pub force_recreate: bool,
+
     /// Read the table from here instead of stdin.
     #[arg(short = 'i', long = "input", value_name = "LOCATION")]
     pub input: Option<String>,
@@ -102,16 +144,24 @@ pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
         };
         return super::stream_args::persist(stream, url, printer);
     }
+    let target = Location::parse(&args.target)?;
+    let service = service_unit(&target);
+    let table = match (&args.table, service) {
+        (Some(t), _) => t.clone(),
+        (None, Some(_)) => String::new(),
+        (None, None) => return Err(Error::usage("--table NAME is required (the table to load)")),
+    };
     let request = LoadTarget {
         target: args.target.clone(),
-        table: args
-            .table
-            .clone()
-            .ok_or_else(|| Error::usage("--table NAME is required (the table to load)"))?,
+        table,
         mode: Some(args.mode.name().to_string()),
         partition_by: args.partition_by.clone(),
         primary_key: args.primary_key.clone(),
         evolve: args.evolve,
+        measurement: args.measurement.clone(),
+        tags: args.tags.clone(),
+        time: args.time.clone(),
+        force_recreate: args.force_recreate,
     }
     .resolve()?;
     etl::step::validate_persist(&request)?;
@@ -137,10 +187,29 @@ pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
     } else {
         String::new()
     };
+    let (unit, skipped) = match service {
+        Some(unit) if unit == "points" => (
+            unit,
+            format!(", {} rows skipped: every field null", s.skipped),
+        ),
+        Some(unit) => (
+            unit,
+            format!(
+                ", {} rows replaced by a later row with the same key",
+                s.skipped
+            ),
+        ),
+        None => ("rows", String::new()),
+    };
+    let skipped = if s.skipped > 0 {
+        skipped
+    } else {
+        String::new()
+    };
     printer.info(
         "persist",
         &format!(
-            "wrote {} rows to {} ({}{layout}) in {:.2}s",
+            "wrote {} {unit} to {} ({}{layout}{skipped}) in {:.2}s",
             s.rows,
             s.target,
             args.mode.name(),
@@ -149,4 +218,17 @@ pub fn run(args: PersistArgs, printer: &Printer) -> Result<()> {
         serde_json::to_value(&s).unwrap_or_default(),
     );
     Ok(())
+}
+
+/// What a service target counts (points, items); None for table stores.
+fn service_unit(target: &Location) -> Option<&'static str> {
+    use etl::location::Scheme;
+    match target {
+        Location::Remote(r) => match r.scheme {
+            Scheme::Influx | Scheme::Influx2 => Some("points"),
+            Scheme::DynamoDb => Some("items"),
+            _ => None,
+        },
+        _ => None,
+    }
 }

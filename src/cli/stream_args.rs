@@ -94,6 +94,10 @@ pub struct StreamReadArgs {
     /// A Kafka client property (librdkafka name), e.g. security.protocol=SASL_PLAINTEXT. Repeat.
     #[arg(long = "kafka-option", value_name = "KEY=VALUE")]
     pub kafka_options: Vec<String>,
+
+    /// A Confluent-style schema registry for Avro values (not supported yet).
+    #[arg(long, value_name = "URL")]
+    pub schema_registry: Option<String>,
 }
 
 /// Writing a stream (`etl persist kafka://...`).
@@ -104,14 +108,23 @@ pub struct StreamWriteArgs {
     #[arg(long, value_name = "COLUMN")]
     pub key: Option<String>,
 
-    /// Payload of each row: json (default), avro (a single-object container file per row),
-    /// text or bytes (the row's `value` column as is).
+    /// Payload of each row: json (default), csv (one record, no header line), avro (a
+    /// single-object container file per row), text or bytes (the row's `value` column as is).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub value_format: Option<ValueFormatArg>,
+
+    /// Columns sent as message headers (name = column name, value = the text of the cell; a
+    /// null sends no header). Kafka, NATS and topic:// only: MQTT 3.1.1 has no headers.
+    #[arg(long, value_name = "COLUMN[,COLUMN]", value_delimiter = ',')]
+    pub headers: Vec<String>,
 
     /// A Kafka client property (librdkafka name), e.g. compression.type=zstd. Repeat.
     #[arg(long = "kafka-option", value_name = "KEY=VALUE")]
     pub kafka_options: Vec<String>,
+
+    /// A Confluent-style schema registry for Avro values (not supported yet).
+    #[arg(long, value_name = "URL")]
+    pub schema_registry: Option<String>,
 }
 
 fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
@@ -157,6 +170,9 @@ impl StreamReadArgs {
             o.max_wait = w;
         }
         o.properties.extend(properties(&self.kafka_options)?);
+        if self.schema_registry.is_some() {
+            o.schema_registry = self.schema_registry.clone();
+        }
         Ok(o)
     }
 }
@@ -324,6 +340,12 @@ pub fn persist(args: PersistStream, url: &RemoteUrl, printer: &Printer) -> Resul
     }
     if let Some(v) = s.value_format {
         options.value_format = v.into();
+    }
+    if !s.headers.is_empty() {
+        options.headers = s.headers.clone();
+    }
+    if s.schema_registry.is_some() {
+        options.schema_registry = s.schema_registry.clone();
     }
     options.properties.extend(properties(&s.kafka_options)?);
     stream::produce::validate(&options)?;

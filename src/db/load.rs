@@ -68,6 +68,28 @@ pub struct LoadSpec {
     pub primary_key: Vec<String>,
     /// Allow new columns; without it a schema difference is an error.
     pub evolve: bool,
+    /// Time series and key-value targets (InfluxDB, DynamoDB).
+    pub series: SeriesOptions,
+}
+
+/// What only InfluxDB and DynamoDB targets take (src/sink/influx,
+/// src/sink/dynamodb); empty for the others, which refuse it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeriesOptions {
+    /// InfluxDB: the measurement every point goes to.
+    pub measurement: Option<String>,
+    /// InfluxDB: the columns written as tags (the others are fields).
+    pub tags: Vec<String>,
+    /// InfluxDB: the column holding each point's timestamp.
+    pub time: Option<String>,
+    /// DynamoDB: full-refresh may delete and recreate the table.
+    pub force_recreate: bool,
+}
+
+impl SeriesOptions {
+    pub fn is_empty(&self) -> bool {
+        *self == SeriesOptions::default()
+    }
 }
 
 /// A load as written: `etl persist` flags or a pipeline persist target
@@ -87,6 +109,14 @@ pub struct LoadTarget {
     pub primary_key: Vec<String>,
     #[serde(default)]
     pub evolve: bool,
+    #[serde(default)]
+    pub measurement: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub time: Option<String>,
+    #[serde(default)]
+    pub force_recreate: bool,
 }
 
 impl LoadTarget {
@@ -100,6 +130,12 @@ impl LoadTarget {
             partition_by: self.partition_by.clone(),
             primary_key: self.primary_key.clone(),
             evolve: self.evolve,
+            series: SeriesOptions {
+                measurement: self.measurement.clone(),
+                tags: self.tags.clone(),
+                time: self.time.clone(),
+                force_recreate: self.force_recreate,
+            },
         })
     }
 }
@@ -113,6 +149,10 @@ pub struct LoadSummary {
     pub partitions: usize,
     pub files: usize,
     pub seconds: f64,
+    /// Rows deliberately not written: InfluxDB rows with every field null,
+    /// DynamoDB rows replaced by a later row with the same key in the load.
+    #[serde(default)]
+    pub skipped: u64,
 }
 
 /// What an engine found out about the target table before loading.

@@ -179,6 +179,7 @@ pub fn load(frame: Frame, path: &Path, w: &LoadSpec) -> Result<LoadSummary> {
         partitions: 0,
         files: 0,
         seconds: started.elapsed().as_secs_f64(),
+        skipped: 0,
     })
 }
 

@@ -13,7 +13,13 @@ use crate::error::{Error, Result};
 
 pub const FORMAT: &str = "etl-model";
 /// Bumped when a reader of the previous version could misread the file.
-pub const VERSION: u32 = 1;
+/// Version 2 added multi-class models (`one-vs-rest`); version 1 files
+/// (two classes at most) read unchanged.
+pub const VERSION: u32 = 2;
+const OLDEST_READABLE: u32 = 1;
+
+/// More classes than this is almost surely an id column, not a target.
+pub const MAX_CLASSES: usize = 100;
 
 /// The ML library that trained the estimator.
 pub const LIBRARY: &str = "smartcore 0.7";
@@ -42,7 +48,8 @@ impl Kind {
 #[serde(rename_all = "kebab-case")]
 pub enum Task {
     Regression,
-    /// Two classes; the model gives the probability of the second (positive) one.
+    /// Two classes (the model gives the probability of the second, positive,
+    /// one) or more (one model per class, one-vs-rest).
     Classification,
 }
 
@@ -132,6 +139,13 @@ pub enum Estimator {
         learning_rate: f64,
         trees: Vec<Tree>,
     },
+    /// More than two classes: one two-class estimator per class (that class
+    /// against the rest), in the order of `classes`. A row's probabilities
+    /// are the estimators' scores divided by their sum; the prediction is
+    /// the most probable class (the first on a tie), as scikit-learn's
+    /// `OneVsRestClassifier` does.
+    #[serde(rename_all = "kebab-case")]
+    OneVsRest { per_class: Vec<Estimator> },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -142,10 +156,10 @@ pub struct ModelFile {
     pub kind: Kind,
     pub task: Task,
     pub target: String,
-    /// Classification: the two target values, negative first; predictions
-    /// are given in the target's type.
+    /// Classification: the target values in sorted order (with two, the
+    /// negative one first); predictions are given in the target's type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub classes: Option<[serde_json::Value; 2]>,
+    pub classes: Option<Vec<serde_json::Value>>,
     pub features: Vec<Feature>,
     pub training: Training,
     pub params: Params,
@@ -180,10 +194,10 @@ impl ModelFile {
             )));
         }
         match head.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == VERSION as u64 => {}
+            Some(v) if (OLDEST_READABLE as u64..=VERSION as u64).contains(&v) => {}
             Some(v) => {
                 return Err(Error::usage(format!(
-                    "{shown}: model file version {v}; this etl reads version {VERSION}"
+                    "{shown}: model file version {v}; this etl reads versions {OLDEST_READABLE} to {VERSION}"
                 )))
             }
             None => {
@@ -201,21 +215,52 @@ impl ModelFile {
     /// Checks that the estimator fits the features (a hand-edited or
     /// truncated file must fail here, not while scoring).
     fn check(&self) -> Result<()> {
-        let width = self.width();
-        match &self.estimator {
-            Estimator::Linear { coefficients, .. } if coefficients.len() != width => {
-                Err(Error::usage(format!(
-                    "bad model file: {} coefficients for {width} inputs",
-                    coefficients.len()
+        let classes = self.classes.as_ref().map_or(0, Vec::len);
+        match (&self.task, &self.estimator) {
+            (Task::Classification, Estimator::OneVsRest { per_class }) => {
+                if classes < 3 || per_class.len() != classes {
+                    return Err(Error::usage(format!(
+                        "bad model file: {} one-vs-rest estimators for {classes} classes",
+                        per_class.len()
+                    )));
+                }
+            }
+            (Task::Classification, _) if classes != 2 => {
+                return Err(Error::usage(format!(
+                    "bad model file: a two-class estimator with {classes} classes"
                 )))
             }
-            Estimator::Linear { .. } => Ok(()),
-            Estimator::Forest { trees } | Estimator::Boosting { trees, .. } => {
-                if trees.is_empty() {
-                    return Err(Error::usage("bad model file: no trees"));
-                }
-                trees.iter().try_for_each(|t| t.check(width))
+            (Task::Regression, Estimator::OneVsRest { .. }) => {
+                return Err(Error::usage(
+                    "bad model file: a regression model with one-vs-rest estimators",
+                ))
             }
+            _ => {}
         }
+        check_estimator(&self.estimator, self.width(), true)
+    }
+}
+
+fn check_estimator(estimator: &Estimator, width: usize, top: bool) -> Result<()> {
+    match estimator {
+        Estimator::Linear { coefficients, .. } if coefficients.len() != width => {
+            Err(Error::usage(format!(
+                "bad model file: {} coefficients for {width} inputs",
+                coefficients.len()
+            )))
+        }
+        Estimator::Linear { .. } => Ok(()),
+        Estimator::Forest { trees } | Estimator::Boosting { trees, .. } => {
+            if trees.is_empty() {
+                return Err(Error::usage("bad model file: no trees"));
+            }
+            trees.iter().try_for_each(|t| t.check(width))
+        }
+        Estimator::OneVsRest { per_class } if top => per_class
+            .iter()
+            .try_for_each(|e| check_estimator(e, width, false)),
+        Estimator::OneVsRest { .. } => Err(Error::usage(
+            "bad model file: one-vs-rest estimators nested in one another",
+        )),
     }
 }

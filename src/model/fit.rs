@@ -15,8 +15,9 @@ use smartcore::tree::decision_tree_regressor::{
 };
 
 use super::encode::{self, MAX_CATEGORIES};
+use super::file::MAX_CLASSES;
 use super::file::{Estimator, Feature, Kind, ModelFile, Params, Task, Training};
-use super::predict::{scores, sigmoid};
+use super::predict::{class_probabilities, scores, sigmoid};
 use super::trees::Tree;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameData};
@@ -127,7 +128,18 @@ pub fn fit(mut frame: Frame, req: &FitRequest) -> Result<ModelFile> {
         (xs, idx.iter().map(|i| y[*i]).collect())
     };
     let (x_train, y_train) = pick(&train);
-    let (estimator, params) = train_estimator(req, task, &x_train, &y_train, width)?;
+    let classes_count = classes.as_ref().map_or(0, Vec::len);
+    let (estimator, params) = if classes_count > 2 {
+        one_vs_rest(
+            req,
+            classes.as_deref().unwrap_or_default(),
+            &x_train,
+            &y_train,
+            width,
+        )?
+    } else {
+        train_estimator(req, task, &x_train, &y_train, width)?
+    };
 
     let mut model = ModelFile {
         format: super::file::FORMAT.into(),
@@ -162,10 +174,17 @@ pub fn fit(mut frame: Frame, req: &FitRequest) -> Result<ModelFile> {
     } else {
         pick(&test)
     };
-    let predicted = scores(&model, &x_eval, y_eval.len())?;
     model.metrics = match task {
-        Task::Regression => super::metrics::regression(&y_eval, &predicted),
-        Task::Classification => super::metrics::classification(&y_eval, &predicted),
+        Task::Regression => {
+            super::metrics::regression(&y_eval, &scores(&model, &x_eval, y_eval.len())?)
+        }
+        Task::Classification if classes_count > 2 => super::metrics::multi_class(
+            &y_eval,
+            &class_probabilities(&model, &x_eval, y_eval.len())?,
+        ),
+        Task::Classification => {
+            super::metrics::classification(&y_eval, &scores(&model, &x_eval, y_eval.len())?)
+        }
     };
     Ok(model)
 }
@@ -199,13 +218,14 @@ fn task_for(req: &FitRequest, target: &DataType) -> Result<Task> {
     Ok(task)
 }
 
-/// The target as numbers: the values for regression, 0/1 for two classes
-/// (the second value in sorted order is the positive class, 1).
+/// The target as numbers: the values for regression; for classification
+/// the index of each row's class among the sorted target values (with two
+/// classes: 0 and 1, the second value being the positive class).
 fn target_values(
     df: &DataFrame,
     target: &str,
     task: Task,
-) -> Result<(Vec<f64>, Option<[serde_json::Value; 2]>)> {
+) -> Result<(Vec<f64>, Option<Vec<serde_json::Value>>)> {
     let c = df.column(target)?;
     if task == Task::Regression {
         let f = c.cast(&DataType::Float64)?;
@@ -218,16 +238,11 @@ fn target_values(
         .as_materialized_series()
         .unique()?
         .sort(SortOptions::default())?;
-    if values.len() != 2 {
-        let msg = format!(
-            "target '{target}' has {} distinct values; classification needs exactly two",
+    if values.len() < 2 || values.len() > MAX_CLASSES {
+        return Err(Error::data(format!(
+            "target '{target}' has {} distinct values; classification needs 2 to {MAX_CLASSES}",
             values.len()
-        );
-        return Err(if values.len() > 2 {
-            Error::unsupported(format!("multi-class targets ({msg})"))
-        } else {
-            Error::data(msg)
-        });
+        )));
     }
     let json = |v: AnyValue| -> serde_json::Value {
         match v {
@@ -238,20 +253,21 @@ fn target_values(
             v => v.extract::<f64>().map(Into::into).unwrap_or_default(),
         }
     };
-    let classes = [json(values.get(0)?), json(values.get(1)?)];
+    let classes = (0..values.len())
+        .map(|i| Ok(json(values.get(i)?)))
+        .collect::<Result<Vec<_>>>()?;
     let text = values.cast(&DataType::String)?;
-    let positive = text.str()?.get(1).unwrap_or_default().to_string();
+    let index: std::collections::HashMap<&str, f64> = text
+        .str()?
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| Some((v?, i as f64)))
+        .collect();
     let as_text = c.cast(&DataType::String)?;
     let y = as_text
         .str()?
         .iter()
-        .map(|v| {
-            if v == Some(positive.as_str()) {
-                1.0
-            } else {
-                0.0
-            }
-        })
+        .map(|v| v.and_then(|v| index.get(v)).copied().unwrap_or(0.0))
         .collect();
     Ok((y, Some(classes)))
 }
@@ -333,6 +349,38 @@ fn feature(train: &DataFrame, name: &str, numeric: bool) -> Result<Feature> {
 fn dense(x: &[f64], width: usize) -> Result<DenseMatrix<f64>> {
     DenseMatrix::new(x.len() / width, width, x.to_vec(), false)
         .map_err(|e| Error::data(format!("model inputs: {e}")))
+}
+
+/// One two-class estimator per class: that class (1) against the rest (0).
+fn one_vs_rest(
+    req: &FitRequest,
+    classes: &[serde_json::Value],
+    x: &[f64],
+    y: &[f64],
+    width: usize,
+) -> Result<(Estimator, Params)> {
+    let mut per_class = Vec::with_capacity(classes.len());
+    let mut params = None;
+    for (class, label) in classes.iter().enumerate() {
+        let is_class: Vec<f64> = y
+            .iter()
+            .map(|v| if *v == class as f64 { 1.0 } else { 0.0 })
+            .collect();
+        if !is_class.contains(&1.0) {
+            return Err(Error::data(format!(
+                "target '{}': class {label} has no training rows (only test rows); \
+                 use a larger training share or drop the class",
+                req.target
+            )));
+        }
+        let (e, p) = train_estimator(req, Task::Classification, x, &is_class, width)?;
+        per_class.push(e);
+        params = Some(p);
+    }
+    Ok((
+        Estimator::OneVsRest { per_class },
+        params.expect("at least three classes"),
+    ))
 }
 
 fn train_estimator(

@@ -1,5 +1,6 @@
 //! Model metrics with scikit-learn's definitions: R², MAE, RMSE for
-//! regression; accuracy, F1 (of the positive class) and ROC AUC for two classes.
+//! regression; accuracy, F1 (of the positive class) and ROC AUC for two
+//! classes; accuracy, macro F1 and macro one-vs-rest ROC AUC for more.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +53,53 @@ pub fn classification(y: &[f64], prob: &[f64]) -> BTreeMap<String, f64> {
     ]);
     if let Some(auc) = auc(y, prob) {
         m.insert("auc".to_string(), auc);
+    }
+    m
+}
+
+/// `y` holds class indices, `prob` each row's probability of each class.
+/// F1 and AUC are the unweighted means over classes (scikit-learn's
+/// `average="macro"`, and `multi_class="ovr"` for the AUC); a class absent
+/// from `y` has no AUC and is left out of its mean.
+pub fn multi_class(y: &[f64], prob: &[Vec<f64>]) -> BTreeMap<String, f64> {
+    let n = y.len().max(1) as f64;
+    let classes = prob.first().map_or(0, Vec::len);
+    let predicted: Vec<usize> = prob
+        .iter()
+        .map(|p| super::predict::most_probable(p))
+        .collect();
+    let correct = y
+        .iter()
+        .zip(&predicted)
+        .filter(|(a, p)| **a as usize == **p)
+        .count() as f64;
+    let (mut f1_sum, mut aucs) = (0.0, Vec::new());
+    for k in 0..classes {
+        let actual: Vec<f64> = y.iter().map(|a| f64::from(*a as usize == k)).collect();
+        let (mut tp, mut fp, mut fneg) = (0.0, 0.0, 0.0);
+        for (a, p) in actual.iter().zip(&predicted) {
+            match (*p == k, *a == 1.0) {
+                (true, true) => tp += 1.0,
+                (true, false) => fp += 1.0,
+                (false, true) => fneg += 1.0,
+                _ => {}
+            }
+        }
+        if tp > 0.0 {
+            f1_sum += 2.0 * tp / (2.0 * tp + fp + fneg);
+        }
+        let scores: Vec<f64> = prob.iter().map(|p| p[k]).collect();
+        aucs.extend(auc(&actual, &scores));
+    }
+    let mut m = BTreeMap::from([
+        ("accuracy".to_string(), correct / n),
+        ("f1".to_string(), f1_sum / classes.max(1) as f64),
+    ]);
+    if !aucs.is_empty() {
+        m.insert(
+            "auc".to_string(),
+            aucs.iter().sum::<f64>() / aucs.len() as f64,
+        );
     }
     m
 }
@@ -109,5 +157,25 @@ mod tests {
         let m = classification(&[0.0, 1.0, 1.0, 0.0], &[0.2, 0.9, 0.4, 0.6]);
         assert_eq!(m["accuracy"], 0.5);
         assert_eq!(m["f1"], 0.5);
+    }
+
+    #[test]
+    fn multi_class_metrics_are_macro_averages() {
+        // y = [0, 1, 2, 2]; predicted = [0, 2, 2, 1]
+        let p = vec![
+            vec![0.7, 0.2, 0.1],
+            vec![0.1, 0.3, 0.6],
+            vec![0.2, 0.2, 0.6],
+            vec![0.1, 0.5, 0.4],
+        ];
+        let m = multi_class(&[0.0, 1.0, 2.0, 2.0], &p);
+        assert_eq!(m["accuracy"], 0.5);
+        // f1 per class: 1, 0, 0.5 (sklearn f1_score(average="macro") = 0.5)
+        assert!((m["f1"] - 0.5).abs() < 1e-12);
+        // sklearn roc_auc_score(y, p, multi_class="ovr") = (1 + 2/3 + 0.625) / 3
+        assert!(
+            (m["auc"] - (1.0 + 2.0 / 3.0 + 0.625) / 3.0).abs() < 1e-12,
+            "{m:?}"
+        );
     }
 }

@@ -12,15 +12,71 @@ use super::file::{Estimator, ModelFile, Task};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
-/// Predictions for row-major inputs: the value (regression) or the positive
-/// class's probability (classification).
+/// Predictions for row-major inputs: the value (regression) or, for two
+/// classes, the positive class's probability. Multi-class models give
+/// their probabilities through [`class_probabilities`].
 pub fn scores(model: &ModelFile, x: &[f64], rows: usize) -> Result<Vec<f64>> {
-    let width = model.width();
     if rows == 0 {
         return Ok(Vec::new());
     }
+    if matches!(model.estimator, Estimator::OneVsRest { .. }) {
+        return Err(Error::usage(
+            "a multi-class model gives one probability per class, not one score",
+        ));
+    }
     let classify = model.task == Task::Classification;
-    Ok(match &model.estimator {
+    estimator_scores(&model.estimator, classify, x, model.width())
+}
+
+/// Each row's probability of each class (rows of `classes.len()` values,
+/// summing to 1), for a multi-class model.
+pub fn class_probabilities(model: &ModelFile, x: &[f64], rows: usize) -> Result<Vec<Vec<f64>>> {
+    let Estimator::OneVsRest { per_class } = &model.estimator else {
+        return Err(Error::usage("not a multi-class model"));
+    };
+    if rows == 0 {
+        return Ok(Vec::new());
+    }
+    let width = model.width();
+    let per_class: Vec<Vec<f64>> = per_class
+        .iter()
+        .map(|e| estimator_scores(e, true, x, width))
+        .collect::<Result<_>>()?;
+    Ok((0..rows)
+        .map(|r| {
+            let row: Vec<f64> = per_class.iter().map(|s| s[r]).collect();
+            let sum: f64 = row.iter().sum();
+            if sum > 0.0 {
+                row.iter().map(|p| p / sum).collect()
+            } else {
+                vec![1.0 / row.len() as f64; row.len()]
+            }
+        })
+        .collect())
+}
+
+/// The index of the most probable class (the first on a tie).
+pub fn most_probable(probabilities: &[f64]) -> usize {
+    probabilities
+        .iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (i, p)| {
+            if *p > best.1 {
+                (i, *p)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
+fn estimator_scores(
+    estimator: &Estimator,
+    classify: bool,
+    x: &[f64],
+    width: usize,
+) -> Result<Vec<f64>> {
+    Ok(match estimator {
         Estimator::Linear {
             intercept,
             coefficients,
@@ -63,6 +119,11 @@ pub fn scores(model: &ModelFile, x: &[f64], rows: usize) -> Result<Vec<f64>> {
             .map(|row| init + learning_rate * trees.iter().map(|t| t.predict_row(row)).sum::<f64>())
             .map(|f| if classify { sigmoid(f) } else { f })
             .collect(),
+        Estimator::OneVsRest { .. } => {
+            return Err(Error::usage(
+                "bad model file: one-vs-rest estimators nested in one another",
+            ))
+        }
     })
 }
 
@@ -86,6 +147,46 @@ pub fn predict_frame(
         }
     }
     let inputs: Vec<Expr> = model.features.iter().flat_map(encode::inputs).collect();
+    let output = output.to_string();
+    if let (Estimator::OneVsRest { .. }, Some(classes)) = (&model.estimator, model.classes.clone())
+    {
+        let labels = classes
+            .iter()
+            .map(class_literal)
+            .collect::<Result<Vec<_>>>()?;
+        let best = per_row(model.clone(), &inputs, DataType::UInt32, |m, x, rows| {
+            let p = class_probabilities(m, x, rows)?;
+            Ok(Column::new(
+                "class".into(),
+                p.iter()
+                    .map(|r| most_probable(r) as u32)
+                    .collect::<Vec<_>>(),
+            ))
+        });
+        let top = per_row(model.clone(), &inputs, DataType::Float64, |m, x, rows| {
+            let p = class_probabilities(m, x, rows)?;
+            Ok(Column::new(
+                "probability".into(),
+                p.iter().map(|r| r[most_probable(r)]).collect::<Vec<_>>(),
+            ))
+        });
+        return frame.map_keep_rows(move |lf| {
+            let label =
+                labels
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .fold(labels[0].clone(), |rest, (i, l)| {
+                        when(col("__etl_class").eq(lit(i as u32)))
+                            .then(l.clone())
+                            .otherwise(rest)
+                    });
+            lf.with_column(best.clone().alias("__etl_class"))
+                .with_column(top.clone().alias(probability.as_str()))
+                .with_column(label.alias(output.as_str()))
+                .drop(cols(["__etl_class"]))
+        });
+    }
     let score = match &model.estimator {
         Estimator::Linear {
             intercept,
@@ -100,33 +201,13 @@ pub fn predict_frame(
                 Task::Regression => z,
             }
         }
-        _ => {
-            let m = model.clone();
-            let (first, rest) = inputs.split_first().expect("a model has inputs");
-            first.clone().map_many(
-                move |cols: &mut [Column]| {
-                    let rows = cols.first().map(|c| c.len()).unwrap_or(0);
-                    let columns: Vec<Vec<f64>> = cols
-                        .iter()
-                        .map(|c| {
-                            let c = c.cast(&DataType::Float64)?;
-                            Ok(c.f64()?.iter().map(|v| v.unwrap_or(0.0)).collect())
-                        })
-                        .collect::<PolarsResult<_>>()?;
-                    let x = row_major(&columns, rows);
-                    let s = scores(&m, &x, rows)
-                        .map_err(|e| PolarsError::ComputeError(e.message.into()))?;
-                    Ok(Column::new("score".into(), s))
-                },
-                rest,
-                |_, _| Ok(Field::new("score".into(), DataType::Float64)),
-            )
-        }
+        _ => per_row(model.clone(), &inputs, DataType::Float64, |m, x, rows| {
+            Ok(Column::new("score".into(), scores(m, x, rows)?))
+        }),
     };
-    let output = output.to_string();
-    match (model.task, model.classes.clone()) {
+    match (model.task, model.classes.as_deref()) {
         (Task::Classification, Some([negative, positive])) => {
-            let (neg, pos) = (class_literal(&negative)?, class_literal(&positive)?);
+            let (neg, pos) = (class_literal(negative)?, class_literal(positive)?);
             frame.map_keep_rows(move |lf| {
                 lf.with_column(score.clone().alias(probability.as_str()))
                     .with_column(
@@ -137,13 +218,39 @@ pub fn predict_frame(
                     )
             })
         }
-        (Task::Classification, None) => Err(Error::usage(
-            "the model file has no classes for its classification",
+        (Task::Classification, _) => Err(Error::usage(
+            "the model file's classes do not fit its estimator",
         )),
         (Task::Regression, _) => {
             frame.map_keep_rows(move |lf| lf.with_column(score.clone().alias(output.as_str())))
         }
     }
+}
+
+/// An expression computing `f` over the model inputs, batch by batch.
+fn per_row(
+    model: Arc<ModelFile>,
+    inputs: &[Expr],
+    dtype: DataType,
+    f: fn(&ModelFile, &[f64], usize) -> Result<Column>,
+) -> Expr {
+    let (first, rest) = inputs.split_first().expect("a model has inputs");
+    first.clone().map_many(
+        move |cols: &mut [Column]| {
+            let rows = cols.first().map(|c| c.len()).unwrap_or(0);
+            let columns: Vec<Vec<f64>> = cols
+                .iter()
+                .map(|c| {
+                    let c = c.cast(&DataType::Float64)?;
+                    Ok(c.f64()?.iter().map(|v| v.unwrap_or(0.0)).collect())
+                })
+                .collect::<PolarsResult<_>>()?;
+            let x = row_major(&columns, rows);
+            f(&model, &x, rows).map_err(|e| PolarsError::ComputeError(e.message.into()))
+        },
+        rest,
+        move |_, _| Ok(Field::new("score".into(), dtype.clone())),
+    )
 }
 
 /// A class label as a literal of the target's type.

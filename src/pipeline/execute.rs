@@ -132,10 +132,12 @@ pub(super) fn run_stage(
                     output: Output::Persist(target.clone()),
                 })?;
                 let s = outcome.loaded.expect("a persist step reports its load");
-                if s.rows != n {
+                if s.rows + s.skipped != n {
                     return Err(Error::data(format!(
                         "{}: loaded {} rows but the dataset '{}' has {n}",
-                        s.target, s.rows, input.name
+                        s.target,
+                        s.rows + s.skipped,
+                        input.name
                     )));
                 }
                 record.outputs.push(Artifact {

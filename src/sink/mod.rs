@@ -1,7 +1,11 @@
 //! Writing tables: files (any format, atomically), standard output (Arrow
-//! IPC stream or any format), folders of part files.
+//! IPC stream or any format), folders of part files; table stores through
+//! [`persist`], with the services [`influx`] and [`dynamodb`] beside them.
 
+mod backoff;
+pub mod dynamodb;
 pub mod file;
+pub mod influx;
 pub mod persist;
 pub mod warehouse;
 pub mod writers;

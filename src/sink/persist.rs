@@ -1,5 +1,6 @@
 //! One entry point for loading a table into a table store: the warehouse
-//! folder, SQLite, PostgreSQL or MariaDB/MySQL. (Streams, the other persist
+//! folder, SQLite, PostgreSQL or MariaDB/MySQL, or the services InfluxDB
+//! and DynamoDB. (Streams, the other persist
 //! targets, are produced to by `crate::stream`; `crate::step` chooses.)
 
 use crate::db;
@@ -7,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::location::{Location, Scheme};
 
-use super::warehouse;
+use super::{dynamodb, influx, warehouse};
 
 pub use crate::db::load::{LoadMode, LoadSpec, LoadSummary};
 
@@ -18,6 +19,19 @@ pub type PersistRequest = LoadSpec;
 /// Checks what can be checked without touching the target: used by
 /// `run-pipeline --check` before any I/O.
 pub fn validate(req: &PersistRequest) -> Result<()> {
+    if let Location::Remote(r) = &req.target {
+        match r.scheme {
+            Scheme::Influx | Scheme::Influx2 => return influx::validate(req, r),
+            Scheme::DynamoDb => return dynamodb::validate(req, r),
+            _ => {}
+        }
+    }
+    if !req.series.is_empty() {
+        return Err(Error::usage(format!(
+            "{}: --measurement, --tags and --time go with influxdb:// targets, --force-recreate with dynamodb://",
+            req.target
+        )));
+    }
     if req.table.is_empty() {
         return Err(Error::usage("the table needs a name"));
     }
@@ -46,7 +60,7 @@ pub fn validate(req: &PersistRequest) -> Result<()> {
             match r.scheme {
                 Scheme::Sqlite | Scheme::Postgres | Scheme::Mysql => Ok(()),
                 _ => Err(Error::usage(format!(
-                    "{}: persist loads into a warehouse folder or a database URL (sqlite://, postgres://, mysql://)",
+                    "{}: persist loads into a warehouse folder or a database URL (sqlite://, postgres://, mysql://, influxdb://, influxdb2://, dynamodb://)",
                     req.target
                 ))),
             }
@@ -61,6 +75,13 @@ pub fn validate(req: &PersistRequest) -> Result<()> {
 /// left as it was.
 pub fn persist(frame: Frame, req: &PersistRequest) -> Result<LoadSummary> {
     validate(req)?;
+    if let Location::Remote(r) = &req.target {
+        match r.scheme {
+            Scheme::Influx | Scheme::Influx2 => return influx::load(frame, r, req),
+            Scheme::DynamoDb => return dynamodb::load(frame, r, req),
+            _ => {}
+        }
+    }
     let mut frame = frame;
     let schema = frame.schema()?;
     crate::names::require_columns(&schema, &req.primary_key, "--primary-key")?;

@@ -107,6 +107,7 @@ pub fn load(frame: Frame, root: &Path, w: &LoadSpec) -> Result<LoadSummary> {
         partitions,
         files,
         seconds: started.elapsed().as_secs_f64(),
+        skipped: 0,
     })
 }
 

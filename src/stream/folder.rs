@@ -221,7 +221,7 @@ impl FolderProducer {
 }
 
 impl Producer for FolderProducer {
-    fn send(&mut self, key: Option<&[u8]>, value: &[u8]) -> Result<()> {
+    fn send(&mut self, key: Option<&[u8]>, value: &[u8], headers: &[(&str, &[u8])]) -> Result<()> {
         let (text, b64) = match std::str::from_utf8(value) {
             Ok(t) => (Some(t.to_string()), None),
             Err(_) => (
@@ -234,7 +234,10 @@ impl Producer for FolderProducer {
             value: text,
             value_base64: b64,
             timestamp: chrono::Utc::now().timestamp_millis(),
-            headers: Vec::new(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(String::from_utf8_lossy(v).into_owned())))
+                .collect(),
         };
         let out = self.out.as_mut().expect("send before finish");
         serde_json::to_writer(&mut *out, &line).map_err(|e| Error::io(e.to_string()))?;

@@ -76,6 +76,7 @@ pub fn ingest(
     on_batch: &mut dyn FnMut(&BatchSummary),
 ) -> Result<IngestSummary> {
     let started = Instant::now();
+    req.options.check_supported()?;
     let (state_dir, out_dir) = match &req.output {
         StreamOutput::Folder(dir) => (dir.join("_checkpoint"), dir.clone()),
         StreamOutput::File(path) => {
@@ -373,6 +374,7 @@ pub fn read_once(
     options: &StreamOptions,
     read: &ReadOptions,
 ) -> Result<OneBatch> {
+    options.check_supported()?;
     let mut consumer = open_consumer(source, options)?;
     let limits = Limits {
         max_messages: options.max_messages,

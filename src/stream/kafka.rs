@@ -9,73 +9,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rdkafka::config::ClientConfig;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Headers, Message as _};
+use rdkafka::message::{Header, Headers, Message as _, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::ingest::position_key;
+use super::kafka_config::{config, ConsumerErrors, LastError};
 use super::options::StreamOptions;
 use super::{shown, topic_of, Consumer, Limits, Message, Positions, Producer};
 use crate::error::{Error, Result};
 use crate::location::RemoteUrl;
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Client settings from the URL: brokers (`kafka://b1:9092,b2:9092/topic`),
-/// SASL/PLAIN credentials from its user and password, then the query's
-/// client properties.
-fn config(url: &RemoteUrl, opts: &StreamOptions) -> Result<ClientConfig> {
-    let text = url.url.as_str();
-    let authority = text
-        .split_once("://")
-        .map(|(_, r)| r)
-        .unwrap_or_default()
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    let hosts = authority.rsplit('@').next().unwrap_or_default();
-    if hosts.is_empty() {
-        return Err(Error::usage(format!(
-            "{}: no broker: write kafka://HOST:PORT[,HOST:PORT]/TOPIC",
-            shown(url)
-        )));
-    }
-    let servers: Vec<String> = hosts
-        .split(',')
-        .map(|h| {
-            if h.contains(':') {
-                h.to_string()
-            } else {
-                format!("{h}:9092")
-            }
-        })
-        .collect();
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", servers.join(","))
-        .set("socket.connection.setup.timeout.ms", "10000")
-        .set("client.id", "etl");
-    if !url.url.username().is_empty() {
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        c.set("security.protocol", "SASL_PLAINTEXT")
-            .set("sasl.mechanism", "PLAIN")
-            .set("sasl.username", decode(url.url.username()))
-            .set(
-                "sasl.password",
-                decode(url.url.password().unwrap_or_default()),
-            );
-    }
-    for (k, v) in &opts.properties {
-        c.set(k, v);
-    }
-    Ok(c)
-}
 
 fn prefetch_kb(opts: &StreamOptions) -> u64 {
     let bytes = opts.max_bytes.unwrap_or(super::ingest::DEFAULT_MAX_BYTES);
@@ -86,10 +34,28 @@ fn remote(url: &RemoteUrl, what: &str, e: KafkaError) -> Error {
     Error::io(format!("{}: {what} ({e})", shown(url)))
 }
 
+/// Polls a client for a moment: librdkafka queues its log lines (why a
+/// connection failed) until the client is polled.
+fn serve_queue(mut poll: impl FnMut(Duration)) {
+    let end = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < end {
+        poll(Duration::from_millis(50));
+    }
+}
+
+/// The bad-settings error of librdkafka: names the property, never its value.
+fn bad_settings(url: &RemoteUrl, e: KafkaError) -> Error {
+    Error::usage(format!(
+        "{}: bad Kafka settings ({})",
+        shown(url),
+        crate::location::redact(&e.to_string())
+    ))
+}
+
 pub struct KafkaConsumer {
     url: RemoteUrl,
     topic: String,
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<ConsumerErrors>,
     partitions: Vec<i32>,
     /// The group's committed offsets, read once.
     committed: Option<BTreeMap<i32, i64>>,
@@ -107,12 +73,15 @@ impl KafkaConsumer {
             // librdkafka prefetches up to 64 MB per partition by default: keep
             // its queue within the batch bound, so memory follows --max-bytes.
             .set("queued.max.messages.kbytes", prefetch_kb(opts).to_string());
-        let consumer: BaseConsumer = c
-            .create()
-            .map_err(|e| Error::usage(format!("{}: bad Kafka settings ({e})", shown(url))))?;
+        let consumer: BaseConsumer<ConsumerErrors> = c
+            .create_with_context(ConsumerErrors::default())
+            .map_err(|e| bad_settings(url, e))?;
         let meta = consumer
             .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
-            .map_err(|e| remote(url, "broker unreachable", e))?;
+            .map_err(|e| {
+                serve_queue(|t| drop(consumer.poll(t)));
+                consumer.context().0.explain(url, "broker unreachable", &e)
+            })?;
         let t = meta
             .topics()
             .iter()
@@ -156,7 +125,14 @@ impl KafkaConsumer {
             let got = self
                 .consumer
                 .committed_offsets(tpl, METADATA_TIMEOUT)
-                .map_err(|e| remote(&self.url, "cannot read the group's offsets", e))?;
+                .map_err(|e| {
+                    serve_queue(|t| drop(self.consumer.poll(t)));
+                    self.consumer.context().0.explain(
+                        &self.url,
+                        "cannot read the group's offsets",
+                        &e,
+                    )
+                })?;
             let map = got
                 .elements()
                 .iter()
@@ -226,7 +202,13 @@ impl Consumer for KafkaConsumer {
                     at_end.insert(p);
                     continue;
                 }
-                Err(e) => return Err(remote(&self.url, "read failed", e)),
+                Err(e) => {
+                    return Err(self
+                        .consumer
+                        .context()
+                        .0
+                        .explain(&self.url, "read failed", &e))
+                }
             };
             let p = m.partition();
             let Some(expected) = next.get_mut(&p) else {
@@ -285,9 +267,17 @@ struct Deliveries {
     ok: AtomicU64,
     failed: AtomicU64,
     first_error: Mutex<Option<String>>,
+    errors: LastError,
 }
 
-impl ClientContext for Deliveries {}
+impl ClientContext for Deliveries {
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.errors.record(&error, reason);
+    }
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.errors.log(level, facility, message);
+    }
+}
 
 impl ProducerContext for Deliveries {
     type DeliveryOpaque = ();
@@ -323,11 +313,17 @@ impl KafkaProducer {
             .set("linger.ms", "5");
         let producer: BaseProducer<Deliveries> = c
             .create_with_context(Deliveries::default())
-            .map_err(|e| Error::usage(format!("{}: bad Kafka settings ({e})", shown(url))))?;
+            .map_err(|e| bad_settings(url, e))?;
         producer
             .client()
             .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
-            .map_err(|e| remote(url, "broker unreachable", e))?;
+            .map_err(|e| {
+                serve_queue(|t| producer.poll(t));
+                producer
+                    .context()
+                    .errors
+                    .explain(url, "broker unreachable", &e)
+            })?;
         Ok(KafkaProducer {
             url: url.clone(),
             topic,
@@ -338,11 +334,21 @@ impl KafkaProducer {
 }
 
 impl Producer for KafkaProducer {
-    fn send(&mut self, key: Option<&[u8]>, value: &[u8]) -> Result<()> {
+    fn send(&mut self, key: Option<&[u8]>, value: &[u8], headers: &[(&str, &[u8])]) -> Result<()> {
         loop {
             let mut record = BaseRecord::<[u8], [u8]>::to(&self.topic).payload(value);
             if let Some(k) = key {
                 record = record.key(k);
+            }
+            if !headers.is_empty() {
+                let mut h = OwnedHeaders::new_with_capacity(headers.len());
+                for &(name, v) in headers {
+                    h = h.insert(Header {
+                        key: name,
+                        value: Some(v),
+                    });
+                }
+                record = record.headers(h);
             }
             match self.producer.send(record) {
                 Ok(()) => break,

@@ -13,6 +13,7 @@ pub mod checkpoint;
 mod folder;
 pub mod ingest;
 mod kafka;
+mod kafka_config;
 pub mod message;
 mod mqtt;
 mod nats;
@@ -82,7 +83,8 @@ pub trait Consumer {
 /// A sink of messages: `send` queues, `finish` returns once the broker
 /// confirmed every message.
 pub trait Producer {
-    fn send(&mut self, key: Option<&[u8]>, value: &[u8]) -> Result<()>;
+    /// Queues one message; `headers` are (name, value) pairs.
+    fn send(&mut self, key: Option<&[u8]>, value: &[u8], headers: &[(&str, &[u8])]) -> Result<()>;
     fn finish(&mut self) -> Result<u64>;
 }
 

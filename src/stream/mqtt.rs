@@ -242,6 +242,13 @@ impl Drop for MqttConsumer {
     }
 }
 
+/// Headers need MQTT 5 user properties; this client speaks MQTT 3.1.1.
+pub fn headers_unsupported() -> Error {
+    Error::unsupported(
+        "message headers over MQTT (they need MQTT 5 user properties; etl's MQTT client speaks MQTT 3.1.1): put the columns in the payload",
+    )
+}
+
 pub struct MqttProducer {
     url: RemoteUrl,
     topic: String,
@@ -252,8 +259,11 @@ pub struct MqttProducer {
 }
 
 impl MqttProducer {
-    pub fn connect(url: &RemoteUrl, _opts: &StreamOptions) -> Result<MqttProducer> {
+    pub fn connect(url: &RemoteUrl, opts: &StreamOptions) -> Result<MqttProducer> {
         let topic = super::topic_of(url)?;
+        if !opts.headers.is_empty() {
+            return Err(headers_unsupported());
+        }
         if topic.contains(['#', '+']) || url.url.fragment().is_some() {
             return Err(Error::usage(format!(
                 "{}: a topic to publish to cannot hold the wildcards # or +",
@@ -291,7 +301,10 @@ impl MqttProducer {
 }
 
 impl Producer for MqttProducer {
-    fn send(&mut self, key: Option<&[u8]>, value: &[u8]) -> Result<()> {
+    fn send(&mut self, key: Option<&[u8]>, value: &[u8], headers: &[(&str, &[u8])]) -> Result<()> {
+        if !headers.is_empty() {
+            return Err(headers_unsupported());
+        }
         let topic = match key {
             Some(k) => format!("{}/{}", self.topic, String::from_utf8_lossy(k)),
             None => self.topic.clone(),

@@ -307,18 +307,34 @@ impl NatsProducer {
 }
 
 impl Producer for NatsProducer {
-    fn send(&mut self, key: Option<&[u8]>, value: &[u8]) -> Result<()> {
+    fn send(&mut self, key: Option<&[u8]>, value: &[u8], headers: &[(&str, &[u8])]) -> Result<()> {
         let subject = match key {
             Some(k) => format!("{}.{}", self.subject, String::from_utf8_lossy(k)),
             None => self.subject.clone(),
         };
         let payload = bytes::Bytes::copy_from_slice(value);
+        let mut map = async_nats::HeaderMap::new();
+        for (name, v) in headers {
+            let bad =
+                |what: &str| Error::data(format!("{}: header '{name}': {what}", shown(&self.url)));
+            let n: async_nats::HeaderName = name
+                .parse()
+                .map_err(|_| bad("not a NATS header name (ASCII, no ':' or control characters)"))?;
+            let v: async_nats::HeaderValue = std::str::from_utf8(v)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| bad("the value is not one line of UTF-8 text"))?;
+            map.append(n, v);
+        }
         let js = self.js.clone();
         let url = self.url.clone();
         let ack = self.rt.block_on(async move {
-            js.publish(subject, payload)
-                .await
-                .map_err(|e| nats_err(&url, "publish failed", e))
+            let sent = if map.is_empty() {
+                js.publish(subject, payload).await
+            } else {
+                js.publish_with_headers(subject, map, payload).await
+            };
+            sent.map_err(|e| nats_err(&url, "publish failed", e))
         })?;
         self.inflight.push(ack);
         if self.inflight.len() >= 1024 {

@@ -3,7 +3,8 @@
 //! Avro reader. Each payload that does not parse is set aside with the
 //! reason; the others parse together.
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
+use std::sync::Arc;
 
 use polars::io::avro::AvroReader;
 use polars::prelude::*;
@@ -11,7 +12,7 @@ use polars::prelude::*;
 use super::message::Message;
 use super::options::{StreamOptions, ValueFormat};
 use crate::error::{Error, Result};
-use crate::format::{Codec, ReadOptions};
+use crate::format::ReadOptions;
 
 pub struct Parsed {
     /// Indexes of the messages that parsed, in batch order.
@@ -214,26 +215,39 @@ fn csv(batch: &[Message], read: &ReadOptions) -> Result<Parsed> {
         }
         records.push((i, record.to_vec()));
     }
-    let mut opts = read.csv.clone();
-    opts.has_header = false;
-    opts.delimiter = Some(delimiter);
+    let null_values = (!read.csv.null_values.is_empty()).then(|| {
+        NullValues::AllColumns(
+            read.csv
+                .null_values
+                .iter()
+                .map(|s| PlSmallStr::from(s.as_str()))
+                .collect(),
+        )
+    });
+    // Parsed from memory: the batch is bounded by --max-bytes.
     parse_records(records, rejected, &|text: &[u8]| {
-        let mut tmp = tempfile::Builder::new()
-            .prefix("etl-stream-")
-            .suffix(".csv")
-            .tempfile()?;
-        tmp.write_all(text)?;
-        tmp.flush()?;
-        let scan = crate::format::csv::scan(
-            tmp.path(),
-            Codec::None,
-            &opts,
-            read.schema.as_ref(),
-            read.infer_rows,
-            None,
-            crate::format::Reader::Mapped,
-        )?;
-        scan.lf.collect().map_err(|e| Error::data(short(&e)))
+        let mut df = polars::prelude::CsvReadOptions::default()
+            .with_has_header(false)
+            .with_infer_schema_length(read.infer_rows)
+            .with_schema(read.schema.clone().map(Arc::new))
+            .with_raise_if_empty(false)
+            .map_parse_options(|p| {
+                p.with_separator(delimiter)
+                    .with_quote_char(quote)
+                    .with_missing_is_null(true)
+                    .with_try_parse_dates(false)
+                    .with_null_values(null_values.clone())
+            })
+            .into_reader_with_file_handle(Cursor::new(text.to_vec()))
+            .finish()
+            .map_err(|e| Error::data(short(&e)))?;
+        if read.csv.parse_dates {
+            let casts = crate::format::temporal::casts(&df, read.schema.as_ref());
+            if !casts.is_empty() {
+                df = df.lazy().with_columns(casts).collect()?;
+            }
+        }
+        Ok(df)
     })
 }
 

@@ -164,7 +164,7 @@ fn linear_and_logistic_metrics_match_scikit_learn() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("log.json")).unwrap())
             .unwrap();
     assert_eq!(model["format"], "etl-model");
-    assert_eq!(model["version"], 1);
+    assert_eq!(model["version"], 2);
     assert_eq!(model["classes"], serde_json::json!(["no", "yes"]));
     assert_eq!(
         model["features"][3],
@@ -436,9 +436,106 @@ fn predict_names_missing_and_mistyped_features() {
             "-o",
             m,
         ],
-        2,
+        1,
     );
-    assert!(r.stderr.contains("multi-class targets"), "{}", r.stderr);
+    // Five classes in five rows: the held-out row's class has nothing to learn from.
+    assert!(
+        r.stderr.contains("has no training rows (only test rows)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!other.exists());
+}
+
+#[test]
+fn multi_class_models_match_scikit_learn_one_vs_rest() {
+    let Some((dir, py)) = data() else { return };
+    let flowers = dir.path().join("flowers.csv");
+    let features = "petal,sepal,soil";
+    let path = dir.path().join("flowers.json");
+    let m = etl_metrics(
+        &flowers,
+        "logistic",
+        "classification",
+        "species",
+        features,
+        &path,
+    );
+    let s = sklearn_metrics(
+        py,
+        &flowers,
+        "logistic",
+        "classification",
+        "species",
+        features,
+    );
+    compare("logistic, three classes", &m, &s, 0.01);
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        model["classes"],
+        serde_json::json!(["setosa", "versicolor", "virginica"])
+    );
+    assert_eq!(
+        model["estimator"]["one-vs-rest"]["per-class"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let steps = dir.path().join("steps.csv");
+    for kind in ["random-forest", "gradient-boosting"] {
+        let m = etl_metrics(
+            &steps,
+            kind,
+            "classification",
+            "zone",
+            "x1,x2,x3",
+            &dir.path().join(format!("{kind}-zone.json")),
+        );
+        let s = sklearn_metrics(py, &steps, kind, "classification", "zone", "x1,x2,x3");
+        assert!(m["accuracy"].as_f64().unwrap() > 0.97, "{kind}: {m}");
+        compare(kind, &m, &s, 0.01);
+    }
+
+    // Predictions: the most probable class, in the target's type, with its probability.
+    let new = csv_in(
+        dir.path(),
+        "new.csv",
+        "petal,sepal,soil\n0.5,4,clay\n4,3,loam\n8,2.5,sand\n",
+    );
+    let r = ok(&[
+        "model",
+        "predict",
+        path.to_str().unwrap(),
+        "-i",
+        &new,
+        "--to",
+        "csv",
+    ]);
+    let rows: Vec<Vec<&str>> = r.stdout.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows[0],
+        [
+            "petal",
+            "sepal",
+            "soil",
+            "prediction_probability",
+            "prediction"
+        ]
+    );
+    let classes: Vec<&str> = rows[1..].iter().map(|r| r[4]).collect();
+    assert_eq!(
+        classes,
+        ["setosa", "versicolor", "virginica"],
+        "{}",
+        r.stdout
+    );
+    for row in &rows[1..] {
+        let p: f64 = row[3].parse().unwrap();
+        assert!(p > 1.0 / 3.0 && p <= 1.0, "{}", r.stdout);
+    }
 }
 
 #[test]

@@ -105,6 +105,7 @@ pub fn load(frame: Frame, url: &url::Url, w: &LoadSpec) -> Result<LoadSummary> {
         partitions: 0,
         files: 0,
         seconds: started.elapsed().as_secs_f64(),
+        skipped: 0,
     })
 }
 
