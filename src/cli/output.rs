@@ -177,6 +177,21 @@ struct BarState {
 
 const BIG_INPUT: u64 = 8 << 20;
 
+/// While several pipeline stages run at once, one bar cannot say whose
+/// work it shows: bars are then not drawn.
+static PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn pause_progress(paused: bool) {
+    PAUSED.store(paused, std::sync::atomic::Ordering::Relaxed);
+    if paused {
+        etl::progress::finish();
+    }
+}
+
+fn paused() -> bool {
+    PAUSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl etl::progress::Progress for Bars {
     fn start(&self, label: &str, total_bytes: Option<u64>) {
         let mut s = self.state.lock().unwrap();
@@ -186,7 +201,7 @@ impl etl::progress::Progress for Bars {
         s.label = label.to_string();
         s.total = total_bytes;
         s.started = Instant::now();
-        if total_bytes.is_some_and(|t| t >= BIG_INPUT) {
+        if total_bytes.is_some_and(|t| t >= BIG_INPUT) && !paused() {
             let bar = ProgressBar::new(total_bytes.unwrap_or(0));
             bar.set_style(
                 ProgressStyle::with_template(
@@ -208,7 +223,7 @@ impl etl::progress::Progress for Bars {
 
     fn rows(&self, done: u64) {
         let mut s = self.state.lock().unwrap();
-        if s.bar.is_none() && s.started.elapsed() > Duration::from_secs(1) {
+        if s.bar.is_none() && s.started.elapsed() > Duration::from_secs(1) && !paused() {
             let bar = ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(120));
             s.bar = Some(bar);

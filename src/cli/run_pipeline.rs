@@ -3,15 +3,18 @@
 //!   etl run-pipeline pipelines/healthcare.toml
 //!   etl run-pipeline --check pipelines/healthcare.toml
 //!   etl run-pipeline pipelines/healthcare.toml --var run_date=2026-11-20 --from persist-city
+//!   etl run-pipeline pipelines/healthcare.toml --resume
+//!   etl run-pipeline pipelines/healthcare.toml --graph | dot -Tsvg > graph.svg
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use etl::error::{Error, Result};
-use etl::pipeline::{self, Action, LoadOptions, Plan, Selection, Stage, StageRecord};
+use etl::pipeline::{self, Action, LoadOptions, Plan, RunOptions, Selection, Stage, StageRecord};
 
 use super::output::{human_bytes, LogFormat, Printer};
 
@@ -25,10 +28,18 @@ Variables: ${NAME} and ${NAME:-default} come from --var, then the environment;
 {run_date} (today, or --var run_date=YYYY-MM-DD), {run_id}, {yyyy}, {mm}, {dd},
 {pipeline}, {root}, entries of [vars] and datasets ({silver.city}) from the file.
 
+Stages run as a graph: a stage starts when the stages it needs have succeeded (needs = [...],
+and every earlier stage that writes what it reads or writes the same place), up to --jobs at once.
+Per stage: retries = N, retry-delay = \"10s\" (doubling, with jitter) for I/O and server errors,
+timeout = \"30m\" for each attempt.
+
 Examples:
   etl run-pipeline pipelines/healthcare.toml
   etl run-pipeline --check pipelines/healthcare.toml
   etl run-pipeline pipelines/healthcare.toml --dry-run
+  etl run-pipeline pipelines/healthcare.toml --graph                 # text on a terminal, DOT in a pipe
+  etl run-pipeline pipelines/healthcare.toml --jobs 1                # one stage at a time, file order
+  etl run-pipeline pipelines/healthcare.toml --resume                # continue the latest failed run
   etl run-pipeline pipelines/healthcare.toml --var run_date=2026-11-20 --from persist-city
   ETL_POSTGRES_URL=postgres://etl@db/health etl run-pipeline pipelines/healthcare.toml --log-format json
 
@@ -51,11 +62,23 @@ pub struct RunPipelineArgs {
     #[arg(long, conflicts_with = "check")]
     pub dry_run: bool,
 
+    /// Print the stage graph and stop: DOT for Graphviz when stdout is not a terminal (or with dot), an indented tree on a terminal (or with text).
+    #[arg(long, value_enum, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "auto", conflicts_with_all = ["check", "dry_run"])]
+    pub graph: Option<GraphFormat>,
+
+    /// Stages running at the same time, at most (default: the number of cores; 1 runs them one by one in file order).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Continue the latest failed or interrupted run of this pipeline (same run id and run date): re-run only the stages that did not succeed and those downstream of them, reuse the others' outputs. Refused when a stage to reuse, or a file it wrote, changed since.
+    #[arg(long, conflicts_with_all = ["only", "from", "check", "dry_run"])]
+    pub resume: bool,
+
     /// Run only these stages (comma-separated names); their inputs must exist from an earlier run.
     #[arg(long, value_name = "STAGES", value_delimiter = ',')]
     pub only: Vec<String>,
 
-    /// Start at this stage (after a failure, say); earlier stages' datasets must exist.
+    /// Start at this stage (in file order; after a failure, say); earlier stages' datasets must exist.
     #[arg(long, value_name = "STAGE")]
     pub from: Option<String>,
 
@@ -63,7 +86,7 @@ pub struct RunPipelineArgs {
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
 
-    /// Write the run manifest here instead of ROOT/_runs/RUN_ID.json.
+    /// Write the run manifest here instead of ROOT/_runs/RUN_ID.json (with --resume: the manifest of the run to continue).
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
 
@@ -76,6 +99,17 @@ pub struct RunPipelineArgs {
     pub report: Option<PathBuf>,
 }
 
+/// How `--graph` shows the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// DOT when stdout is not a terminal, text on a terminal.
+    Auto,
+    /// Graphviz DOT.
+    Dot,
+    /// An indented tree.
+    Text,
+}
+
 pub fn run(args: RunPipelineArgs, printer: &Printer) -> Result<()> {
     let mut vars = BTreeMap::new();
     for v in &args.vars {
@@ -85,9 +119,28 @@ pub fn run(args: RunPipelineArgs, printer: &Printer) -> Result<()> {
             .ok_or_else(|| Error::usage(format!("--var '{v}': write KEY=VALUE")))?;
         vars.insert(k.to_string(), value.to_string());
     }
-    let mut plan = pipeline::load(&args.file, &LoadOptions { vars })?;
-    if let Some(m) = &args.manifest {
-        plan.manifest = m.clone();
+    let plan = if args.resume {
+        resumed_plan(&args, vars)?
+    } else {
+        let mut plan = pipeline::load(&args.file, &LoadOptions { vars })?;
+        if let Some(m) = &args.manifest {
+            plan.manifest = m.clone();
+        }
+        plan
+    };
+    if let Some(format) = args.graph {
+        let dot = match format {
+            GraphFormat::Dot => true,
+            GraphFormat::Text => false,
+            GraphFormat::Auto => !std::io::stdout().is_terminal(),
+        };
+        let text = if dot {
+            pipeline::graph::dot(&plan)
+        } else {
+            pipeline::graph::tree(&plan)
+        };
+        print!("{}", etl::location::redact(&text));
+        return Ok(());
     }
     if args.check {
         println!(
@@ -123,7 +176,15 @@ pub fn run(args: RunPipelineArgs, printer: &Printer) -> Result<()> {
         ),
         serde_json::json!({"event": "run-started"}),
     );
-    let (manifest, result) = pipeline::run(&plan, &selection, &log);
+    let opts = RunOptions {
+        selection,
+        jobs: args
+            .jobs
+            .map(usize::from)
+            .unwrap_or_else(pipeline::default_jobs),
+        resume: args.resume,
+    };
+    let (manifest, result) = pipeline::run(&plan, &opts, &log);
     let ran = manifest
         .stages
         .iter()
@@ -183,6 +244,28 @@ pub fn run(args: RunPipelineArgs, printer: &Printer) -> Result<()> {
     result
 }
 
+/// The plan of the run to continue: loaded again with that run's id and
+/// date, so that every path comes out the same.
+fn resumed_plan(args: &RunPipelineArgs, mut vars: BTreeMap<String, String>) -> Result<Plan> {
+    let first = pipeline::load(&args.file, &LoadOptions { vars: vars.clone() })?;
+    let (path, previous) = pipeline::latest_unfinished(&first, args.manifest.as_deref())?;
+    for (key, theirs) in [
+        ("run_date", &previous.run_date),
+        ("run_id", &previous.run_id),
+    ] {
+        if let Some(mine) = vars.get(key).filter(|v| *v != theirs) {
+            return Err(Error::usage(format!(
+                "--resume: run {} has {key} {theirs}, not {mine}: leave out --var {key} to continue it",
+                previous.run_id
+            )));
+        }
+        vars.insert(key.to_string(), theirs.clone());
+    }
+    let mut plan = pipeline::load(&args.file, &LoadOptions { vars })?;
+    plan.manifest = path;
+    Ok(plan)
+}
+
 /// The run report: the manifest, and a profile of each gold dataset that exists.
 fn run_report(plan: &Plan, manifest: &pipeline::Manifest, path: &std::path::Path) -> Result<u64> {
     let tables: Vec<etl::report::RunTable> = plan
@@ -222,6 +305,14 @@ fn print_plan(plan: &Plan, picked: &[bool]) {
             stage.name,
             etl::location::redact(&describe(stage))
         );
+        if !stage.needs.is_empty() {
+            let after: Vec<&str> = stage
+                .needs
+                .iter()
+                .map(|n| plan.stages[n.stage].name.as_str())
+                .collect();
+            println!("      {:<20} after {}", "", after.join(", "));
+        }
     }
     if picked.iter().any(|p| !p) {
         println!("(- : skipped by --only/--from)");
@@ -296,6 +387,8 @@ struct RunLog<'a> {
     pipeline: String,
     run_id: String,
     file: Option<Mutex<std::fs::File>>,
+    /// Stages running now: progress bars pause while there is more than one.
+    running: Cell<usize>,
 }
 
 impl<'a> RunLog<'a> {
@@ -323,6 +416,7 @@ impl<'a> RunLog<'a> {
             pipeline: plan.name.clone(),
             run_id: plan.run_id.clone(),
             file,
+            running: Cell::new(0),
         })
     }
 
@@ -367,6 +461,8 @@ impl<'a> RunLog<'a> {
 
 impl pipeline::Observer for RunLog<'_> {
     fn stage_started(&self, stage: &Stage) {
+        self.running.set(self.running.get() + 1);
+        super::output::pause_progress(self.running.get() > 1);
         self.line(
             Some(&stage.name),
             "info",
@@ -376,6 +472,8 @@ impl pipeline::Observer for RunLog<'_> {
     }
 
     fn stage_finished(&self, stage: &Stage, r: &StageRecord) {
+        self.running.set(self.running.get().saturating_sub(1));
+        super::output::pause_progress(self.running.get() > 1);
         let fields = serde_json::to_value(r).unwrap_or_default();
         let mut fields = fields;
         fields["event"] = serde_json::Value::String("stage-finished".into());

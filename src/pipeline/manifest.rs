@@ -6,11 +6,11 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub pipeline: String,
     pub file: String,
@@ -22,6 +22,13 @@ pub struct Manifest {
     pub status: RunStatus,
     pub host: String,
     pub pid: u32,
+    /// Stages allowed to run at the same time (`--jobs`).
+    #[serde(default = "one")]
+    pub jobs: usize,
+    /// Each `--resume` that continued this run: when, by which process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<Resumed>,
+    /// Stages in file order.
     pub stages: Vec<StageRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -29,7 +36,18 @@ pub struct Manifest {
     pub exit_code: Option<i32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+fn one() -> usize {
+    1
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Resumed {
+    pub started: String,
+    pub host: String,
+    pub pid: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunStatus {
     Running,
@@ -39,7 +57,7 @@ pub enum RunStatus {
     Interrupted,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StageStatus {
     /// Started, not finished (what an interrupted run's manifest shows as
@@ -50,42 +68,98 @@ pub enum StageStatus {
     Failed,
     /// Not selected by --only or --from.
     Skipped,
-    /// Not reached: an earlier stage failed.
+    /// Not reached: a stage it needs, or another stage, failed first.
     NotRun,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageRecord {
     pub name: String,
     pub kind: String,
     pub status: StageStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// When the stage was started and when it ended (all attempts), RFC 3339 in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
     pub seconds: f64,
+    /// Each attempt: the first, then retries after transient errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+    /// The digest of the stage's definition (see `Stage::fingerprint`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
+    /// Succeeded in an earlier attempt of this run, and kept by `--resume`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
+    #[serde(default)]
     pub inputs: Vec<Artifact>,
+    #[serde(default)]
     pub outputs: Vec<Artifact>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows_in: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows_out: Option<u64>,
+    #[serde(default)]
     pub rows_rejected: u64,
     /// Rows that ops such as filter, drop-nulls, dedup, top-n, group-by or
     /// an inner join removed (or, negative, added) on purpose.
+    #[serde(default)]
     pub rows_removed_by_ops: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
+/// One try at a stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1 for the first try.
+    pub number: u32,
+    pub started: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    pub seconds: f64,
+    pub outcome: AttemptOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `io`, `data`, `usage`, …: whether it was worth another try.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttemptOutcome {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Interrupted,
+}
+
 /// A file, table or remote object a stage read or wrote.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Artifact {
     pub location: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+}
+
+/// The name of an error kind as the manifest records it.
+pub fn kind_name(kind: crate::error::ErrorKind) -> &'static str {
+    use crate::error::ErrorKind::*;
+    match kind {
+        Data => "data",
+        Usage => "usage",
+        Io => "io",
+        Locked => "locked",
+        BrokenPipe => "broken-pipe",
+        Interrupted => "interrupted",
+    }
 }
 
 impl StageRecord {
@@ -95,7 +169,11 @@ impl StageRecord {
             kind: kind.to_string(),
             status,
             started: None,
+            finished: None,
             seconds: 0.0,
+            attempts: Vec::new(),
+            fingerprint: String::new(),
+            reused: false,
             inputs: Vec::new(),
             outputs: Vec::new(),
             rows_in: None,
@@ -128,6 +206,11 @@ fn save_interrupted() {
         if s.status == StageStatus::Running {
             s.status = StageStatus::Interrupted;
         }
+        for a in &mut s.attempts {
+            if a.outcome == AttemptOutcome::Running {
+                a.outcome = AttemptOutcome::Interrupted;
+            }
+        }
     }
     let _ = m.write(path);
 }
@@ -140,6 +223,18 @@ impl Manifest {
         self.write(path)?;
         *last = Some((path.to_path_buf(), self.clone()));
         Ok(())
+    }
+
+    /// Reads a manifest written by an earlier run.
+    pub fn load(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("manifest {}: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::data(format!(
+                "manifest {}: not a run manifest of etl ({e})",
+                path.display()
+            ))
+        })
     }
 
     fn write(&self, path: &Path) -> Result<()> {

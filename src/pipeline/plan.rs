@@ -2,6 +2,7 @@
 //! every op parsed. Running it needs no more checks of the file.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::format::{ReadOptions, WriteOptions};
 use crate::location::Location;
@@ -29,6 +30,30 @@ pub struct Stage {
     pub line: usize,
     pub description: Option<String>,
     pub action: Action,
+    /// The stages that must succeed before this one starts: declared with
+    /// `needs`, or inferred from what the stages read and write.
+    pub needs: Vec<Need>,
+    /// Attempts after the first one, for transient (I/O, server) errors.
+    pub retries: u32,
+    /// The wait before the first retry; it doubles for each later one.
+    pub retry_delay: Duration,
+    /// Each attempt's limit.
+    pub timeout: Option<Duration>,
+    /// A digest of what the stage does (its table in the file, variables
+    /// expanded, orchestration keys left out): `--resume` reuses a stage's
+    /// outputs only while it is unchanged.
+    pub fingerprint: String,
+}
+
+/// One edge of the stage graph: this stage runs after `stage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Need {
+    /// Index into [`Plan::stages`].
+    pub stage: usize,
+    /// Listed in the stage's `needs`.
+    pub declared: bool,
+    /// Why, when inferred: `reads silver.city`, `writes out/x.db too`.
+    pub reasons: Vec<String>,
 }
 
 /// A table a stage writes and later stages read: `layer.name`, stored as

@@ -141,6 +141,10 @@ pub const STAGE_KEYS: &[&str] = &[
     "extract",
     "transfer",
     "report",
+    "needs",
+    "retries",
+    "retry-delay",
+    "timeout",
 ];
 
 pub const PIPELINE_KEYS: &[&str] = &["name", "description", "root", "manifest", "lock"];

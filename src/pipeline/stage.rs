@@ -34,7 +34,12 @@ pub(super) struct StageCtx<'a> {
     pub label: String,
     pub root: &'a Path,
     pub base: &'a Path,
+    /// The stage names in `needs`, as written.
+    pub declared: Vec<String>,
 }
+
+/// Which stage writes each dataset: its name and index in the file.
+pub(super) type Writers = BTreeMap<String, (String, usize)>;
 
 impl StageCtx<'_> {
     fn line(&self, key: &str) -> usize {
@@ -45,13 +50,13 @@ impl StageCtx<'_> {
             .unwrap_or(self.lines.start)
     }
 
-    fn problem(&mut self, key: &str, message: impl std::fmt::Display) {
+    pub(super) fn problem(&mut self, key: &str, message: impl std::fmt::Display) {
         let line = self.line(key);
         let label = self.label.clone();
         self.problems.add(line, format!("{label}{message}"));
     }
 
-    fn string(&mut self, key: &str) -> Option<String> {
+    pub(super) fn string(&mut self, key: &str) -> Option<String> {
         match self.raw.get(key) {
             None => None,
             Some(toml::Value::String(s)) => match self.scope.expand(s) {
@@ -116,7 +121,7 @@ impl StageCtx<'_> {
     pub(super) fn stage(
         &mut self,
         index: usize,
-        written: &BTreeMap<String, String>,
+        writers: &Writers,
         names: &mut BTreeMap<String, usize>,
     ) -> Option<Stage> {
         let name = match self.raw.get("name").and_then(|v| v.as_str()) {
@@ -184,9 +189,16 @@ impl StageCtx<'_> {
         } else {
             None
         };
+        self.declared = self.needs();
+        let (retries, retry_delay, timeout) = self.retry_policy();
         if let Some(d) = &input {
-            if !written.contains_key(&d.name) {
-                self.problem("input", format!("no earlier stage writes dataset '{}' (datasets are written with output = \"{}\")", d.name, d.name));
+            match writers.get(&d.name) {
+                None => self.problem("input", format!("no stage writes dataset '{}' (datasets are written with output = \"{}\")", d.name, d.name)),
+                Some((writer, at)) if *at > index && !self.declared.contains(writer) => self.problem(
+                    "input",
+                    format!("dataset '{}' is read here before any stage writes it: stage '{writer}' writes it later in the file (move this stage after it, or add needs = [\"{writer}\"])", d.name),
+                ),
+                Some(_) => {}
             }
         }
         let action = match kind {
@@ -203,6 +215,11 @@ impl StageCtx<'_> {
             line: self.lines.start,
             description,
             action,
+            needs: Vec::new(),
+            retries: retries?,
+            retry_delay: retry_delay?,
+            timeout: timeout?,
+            fingerprint: String::new(),
         })
     }
 

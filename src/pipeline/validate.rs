@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use super::expand::Scope;
+use super::graph;
 use super::plan::Plan;
 use super::problems::{one_line, Problems};
 use super::spec::{Lines, PIPELINE_KEYS};
-use super::stage::{dataset, StageCtx};
+use super::stage::{dataset, StageCtx, Writers};
 
 /// What the command line adds to the file.
 #[derive(Debug, Clone, Default)]
@@ -169,8 +170,36 @@ pub(super) fn parse(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan>
         }
     }
 
+    // Which stage writes each dataset, wherever it is in the file.
+    let mut writers: Writers = BTreeMap::new();
+    let mut datasets = BTreeMap::new();
+    for (i, t) in stages_raw.iter().enumerate() {
+        let stage_name = t.get("name").and_then(|v| v.as_str()).unwrap_or("?");
+        for key in ["output", "rejects"] {
+            if let Some(d) = t
+                .get(key)
+                .and_then(|v| v.as_str())
+                .and_then(|n| dataset(&root_path, n))
+            {
+                writers
+                    .entry(d.name.clone())
+                    .or_insert((stage_name.to_string(), i));
+                datasets.entry(d.name).or_insert((
+                    d.path,
+                    stage_name.to_string(),
+                    lines.stage(i).start,
+                ));
+            }
+        }
+    }
+    let all_names: Vec<String> = stages_raw
+        .iter()
+        .filter_map(|t| t.get("name").and_then(|v| v.as_str()).map(str::to_string))
+        .collect();
+
     let base = file.parent().unwrap_or(Path::new("."));
     let mut stages = Vec::new();
+    let mut declared = Vec::new();
     let mut written: BTreeMap<String, String> = BTreeMap::new();
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
     for (i, raw) in stages_raw.iter().enumerate() {
@@ -183,8 +212,10 @@ pub(super) fn parse(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan>
             label: String::new(),
             root: &root_path,
             base,
+            declared: Vec::new(),
         };
-        let stage = ctx.stage(i, &written, &mut names);
+        let stage = ctx.stage(i, &writers, &mut names);
+        let needs = std::mem::take(&mut ctx.declared);
         // A stage with problems still counts as writing its output, so that
         // later stages are not blamed for it.
         let stage_name = raw.get("name").and_then(|v| v.as_str()).unwrap_or("?");
@@ -198,7 +229,28 @@ pub(super) fn parse(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan>
                 );
             }
         }
-        stages.extend(stage);
+        if let Some(mut stage) = stage {
+            let (io, fingerprint) = graph::io_of(&stage, raw, &scope, base);
+            stage.fingerprint = fingerprint;
+            stages.push(stage);
+            declared.push((needs, at.keys.get("needs").copied().unwrap_or(at.start), io));
+        }
+    }
+    let links = {
+        let declared: Vec<graph::Declared> = stages
+            .iter()
+            .zip(declared)
+            .map(|(stage, (needs, needs_line, io))| graph::Declared {
+                stage,
+                needs,
+                needs_line,
+                io,
+            })
+            .collect();
+        graph::link(&declared, &all_names, &datasets, &mut problems)
+    };
+    for (stage, needs) in stages.iter_mut().zip(links) {
+        stage.needs = needs;
     }
     problems.into_result()?;
 

@@ -249,7 +249,7 @@ extract = { path = "out/report.{nope}" }
     let shown = file.display().to_string();
     for expected in [
         format!("{shown}:15: stage 'clean': op 2: unknown variant `selct`"),
-        format!("{shown}:21: stage 'load': no earlier stage writes dataset 'silver.y'"),
+        format!("{shown}:21: stage 'load': no stage writes dataset 'silver.y'"),
         format!("{shown}:22: stage 'load': persist target 1: unknown mode 'apend'"),
         format!("{shown}:27: stage 'late': extract: unknown variable {{nope}}"),
     ] {
