@@ -8,6 +8,7 @@
 mod expand;
 mod lock;
 pub mod manifest;
+mod on_spark;
 mod plan;
 mod problems;
 mod run;

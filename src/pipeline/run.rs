@@ -153,7 +153,10 @@ fn run_stages(
         let began = Instant::now();
         let mut record = StageRecord::new(&stage.name, stage.action.kind(), StageStatus::Failed);
         record.started = Some(now());
-        let outcome = run_stage(stage, &mut record, &mut rows);
+        let outcome = match plan.spark.as_deref() {
+            Some(spark) => super::on_spark::run_stage(spark, stage, &mut record, &mut rows),
+            None => run_stage(stage, &mut record, &mut rows),
+        };
         record.seconds = began.elapsed().as_secs_f64();
         record.status = if outcome.is_ok() {
             StageStatus::Succeeded
@@ -204,7 +207,7 @@ fn check_skipped_inputs(plan: &Plan, picked: &[bool]) -> Result<()> {
     Ok(())
 }
 
-fn run_stage(
+pub(super) fn run_stage(
     stage: &Stage,
     record: &mut StageRecord,
     rows: &mut BTreeMap<String, u64>,

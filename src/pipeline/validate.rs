@@ -19,6 +19,8 @@ use super::stage::{dataset, StageCtx};
 pub struct LoadOptions {
     /// `--var KEY=VALUE`.
     pub vars: BTreeMap<String, String>,
+    /// `--engine spark`: also report every op or input without a Spark translation.
+    pub spark: bool,
 }
 
 /// Reads and validates a pipeline file.
@@ -185,6 +187,9 @@ pub(super) fn parse(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan>
             base,
         };
         let stage = ctx.stage(i, &written, &mut names);
+        if opts.spark {
+            stage.iter().for_each(|s| super::on_spark::check(s, &at, &mut problems));
+        }
         // A stage with problems still counts as writing its output, so that
         // later stages are not blamed for it.
         let stage_name = raw.get("name").and_then(|v| v.as_str()).unwrap_or("?");
@@ -218,6 +223,7 @@ pub(super) fn parse(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan>
         run_date: date.to_string(),
         run_id,
         stages,
+        spark: None,
     })
 }
 

@@ -28,6 +28,7 @@ mod remote;
 mod report;
 mod run_pipeline;
 mod secrets;
+mod spark;
 mod ssh_host_keys;
 mod stream_kafka;
 mod stream_local;
