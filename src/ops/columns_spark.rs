@@ -29,7 +29,10 @@ pub fn rename(input: &Input, map: &BTreeMap<String, String>) -> Translated<Spark
         }
     }
     if input.columns.is_none() {
-        return Ok(SparkSql::query(format!("SELECT * FROM {}", ident(input.view))));
+        return Ok(SparkSql::query(format!(
+            "SELECT * FROM {}",
+            ident(input.view)
+        )));
     }
     let items: Vec<String> = input
         .columns()
@@ -48,7 +51,11 @@ pub fn rename(input: &Input, map: &BTreeMap<String, String>) -> Translated<Spark
 
 pub fn drop(input: &Input, cols: &[String]) -> Translated<SparkSql> {
     input.need(cols, "drop")?;
-    let keep: Vec<&String> = input.columns().iter().filter(|c| !cols.contains(c)).collect();
+    let keep: Vec<&String> = input
+        .columns()
+        .iter()
+        .filter(|c| !cols.contains(c))
+        .collect();
     if keep.is_empty() {
         return Err(Error::usage("drop: no column would be left").into());
     }
@@ -102,5 +109,9 @@ pub fn ingest_time(input: &Input, name: &str) -> Translated<SparkSql> {
 /// (the common functions and operators are the same).
 pub fn derive(input: &Input, d: &Derive) -> Translated<SparkSql> {
     let expr = super::spark::spark_expression(&d.sql);
-    Ok(SparkSql::query(with_column(input, &d.column, &format!("({expr})"))))
+    Ok(SparkSql::query(with_column(
+        input,
+        &d.column,
+        &format!("({expr})"),
+    )))
 }

@@ -1,6 +1,8 @@
 //! Spark SQL for the null ops (see `nulls.rs`).
 
-use super::spark::{ident, spark_type, value_lit, with_column, Input, Refusal, SparkSql, Translated};
+use super::spark::{
+    ident, spark_type, value_lit, with_column, Input, Refusal, SparkSql, Translated,
+};
 use super::spec::{FillNull, FillWith, Rounding};
 use crate::error::Error;
 
@@ -25,9 +27,10 @@ pub fn fill(input: &Input, f: &FillNull) -> Translated<SparkSql> {
         }
         (None, Some(v)) => {
             if !f.by.is_empty() {
-                return Err(
-                    Error::usage("fill-null: `by` needs a statistic (`with`), not a value").into(),
-                );
+                return Err(Error::usage(
+                    "fill-null: `by` needs a statistic (`with`), not a value",
+                )
+                .into());
             }
             value_lit(v)?
         }

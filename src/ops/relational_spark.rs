@@ -25,7 +25,13 @@ pub fn join(input: &Input, j: &Join) -> Translated<SparkSql> {
     let side = input.side_view(&j.table)?;
     if !side.columns.is_empty() {
         crate::names::require_columns(
-            &side.columns.iter().map(|c| polars::prelude::Field::new(c.as_str().into(), polars::prelude::DataType::Null)).collect(),
+            &side
+                .columns
+                .iter()
+                .map(|c| {
+                    polars::prelude::Field::new(c.as_str().into(), polars::prelude::DataType::Null)
+                })
+                .collect(),
             &right_on,
             &format!("join ({})", j.table),
         )?;
@@ -36,7 +42,11 @@ pub fn join(input: &Input, j: &Join) -> Translated<SparkSql> {
         How::Full => "FULL OUTER JOIN",
         How::Semi => "LEFT SEMI JOIN",
         How::Anti => "LEFT ANTI JOIN",
-        How::Right => return Err(no("join: how = \"right\" is not translated yet (swap the tables and use left)")),
+        How::Right => {
+            return Err(no(
+                "join: how = \"right\" is not translated yet (swap the tables and use left)",
+            ))
+        }
     };
     let (l, r) = ("`__etl_l`", "`__etl_r`");
     let on = left_on

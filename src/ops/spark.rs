@@ -102,8 +102,8 @@ impl SparkSql {
 
 /// The op as Spark SQL over `input`, or why it cannot run there.
 pub fn translate(op: &Op, input: &Input) -> Translated<SparkSql> {
-    use super::{columns_spark as c, nulls_spark as n, relational_spark as r, rows_spark as w};
     use super::text_spark as t;
+    use super::{columns_spark as c, nulls_spark as n, relational_spark as r, rows_spark as w};
     let q = match op {
         Op::Select(cols) => c::select(input, cols)?,
         Op::Rename(map) => c::rename(input, map)?,
@@ -141,11 +141,7 @@ pub fn translate(op: &Op, input: &Input) -> Translated<SparkSql> {
         Op::TopN(k) => r::top_n(input, k)?,
         Op::Union(locations) => r::union(input, locations)?,
         Op::Sql(s) => r::sql(input, s)?,
-        Op::Predict(_) => {
-            return Err(no(
-                "predict: models run locally (etl model), not on Spark",
-            ))
-        }
+        Op::Predict(_) => return Err(no("predict: models run locally (etl model), not on Spark")),
     };
     Ok(q)
 }
@@ -217,9 +213,7 @@ pub fn value_lit(v: &serde_json::Value) -> Translated<String> {
             _ => return Err(Error::usage(format!("number {n} is out of range")).into()),
         },
         serde_json::Value::String(s) => string_lit(s),
-        other => {
-            return Err(Error::usage(format!("a single value is needed, not {other}")).into())
-        }
+        other => return Err(Error::usage(format!("a single value is needed, not {other}")).into()),
     })
 }
 
@@ -300,13 +294,13 @@ pub fn select_replacing(
 /// exists, else last (as polars' `with_column`).
 pub fn with_column(input: &Input, name: &str, expr: &str) -> String {
     if input.has(name) {
-        select_replacing(
-            input,
-            &|c| (c == name).then(|| expr.to_string()),
-            &[],
-        )
+        select_replacing(input, &|c| (c == name).then(|| expr.to_string()), &[])
     } else if input.columns.is_none() {
-        format!("SELECT *, {expr} AS {} FROM {}", ident(name), ident(input.view))
+        format!(
+            "SELECT *, {expr} AS {} FROM {}",
+            ident(name),
+            ident(input.view)
+        )
     } else {
         select_replacing(input, &|_| None, &[(name.to_string(), expr.to_string())])
     }
@@ -433,13 +427,36 @@ mod tests {
         // kind has an example above.
         for op in &ops {
             match op {
-                Op::Select(_) | Op::Rename(_) | Op::Drop(_) | Op::Cast(_) | Op::Trim(_)
-                | Op::Upper(_) | Op::Lower(_) | Op::Title(_) | Op::Replace(_)
-                | Op::Extract(_) | Op::Concat(_) | Op::Constant(_) | Op::FillNull(_)
-                | Op::DropNulls(_) | Op::Dedup(_) | Op::Filter(_) | Op::Derive(_)
-                | Op::ParseDate(_) | Op::Lookup(_) | Op::Check(_) | Op::Sql(_)
-                | Op::Join(_) | Op::GroupBy(_) | Op::Rank(_) | Op::TopN(_) | Op::Sort(_)
-                | Op::Limit(_) | Op::Union(_) | Op::IngestTime(_) | Op::Predict(_) => {}
+                Op::Select(_)
+                | Op::Rename(_)
+                | Op::Drop(_)
+                | Op::Cast(_)
+                | Op::Trim(_)
+                | Op::Upper(_)
+                | Op::Lower(_)
+                | Op::Title(_)
+                | Op::Replace(_)
+                | Op::Extract(_)
+                | Op::Concat(_)
+                | Op::Constant(_)
+                | Op::FillNull(_)
+                | Op::DropNulls(_)
+                | Op::Dedup(_)
+                | Op::Filter(_)
+                | Op::Derive(_)
+                | Op::ParseDate(_)
+                | Op::Lookup(_)
+                | Op::Check(_)
+                | Op::Sql(_)
+                | Op::Join(_)
+                | Op::GroupBy(_)
+                | Op::Rank(_)
+                | Op::TopN(_)
+                | Op::Sort(_)
+                | Op::Limit(_)
+                | Op::Union(_)
+                | Op::IngestTime(_)
+                | Op::Predict(_) => {}
             }
         }
         ops
@@ -465,14 +482,20 @@ mod tests {
                     "{name} translates now: take it off UNSUPPORTED"
                 ),
                 Err(why) => {
-                    assert!(why.starts_with(name), "{name}: the reason names the op: {why}");
+                    assert!(
+                        why.starts_with(name),
+                        "{name}: the reason names the op: {why}"
+                    );
                     if !UNSUPPORTED.contains(&name) {
                         missing.push(format!("{name}: {why}"));
                     }
                 }
             }
         }
-        assert!(missing.is_empty(), "ops without a Spark translation: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "ops without a Spark translation: {missing:?}"
+        );
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Spark SQL for the text ops (see `text.rs`). Regexes get the same ASCII
 //! digit classes as locally; Java's regex dialect reads them alike.
 
+use super::check_regex;
 use super::spark::{
     ident, select_replacing, spark_type, string_lit, with_column, Input, Refusal, SparkSql,
     Translated,
 };
 use super::spec::{Concat, Extract, ParseDate, Replace};
-use super::check_regex;
 use crate::error::Error;
 
 pub fn map_text(
@@ -17,7 +17,10 @@ pub fn map_text(
 ) -> Translated<SparkSql> {
     input.need(cols, what)?;
     if input.columns.is_none() {
-        return Ok(SparkSql::query(format!("SELECT * FROM {}", ident(input.view))));
+        return Ok(SparkSql::query(format!(
+            "SELECT * FROM {}",
+            ident(input.view)
+        )));
     }
     Ok(SparkSql::query(select_replacing(
         input,
@@ -106,11 +109,7 @@ pub fn parse_date(input: &Input, p: &ParseDate) -> Translated<SparkSql> {
             .into())
         }
     };
-    let expr = format!(
-        "{function}({}, {})",
-        ident(&p.column),
-        string_lit(&pattern)
-    );
+    let expr = format!("{function}({}, {})", ident(&p.column), string_lit(&pattern));
     let into = p.into.as_deref().unwrap_or(&p.column);
     Ok(SparkSql::query(with_column(input, into, &expr)))
 }
@@ -171,7 +170,10 @@ mod tests {
     #[test]
     fn strftime_becomes_java_patterns() {
         assert_eq!(java_pattern("%m/%d/%Y").unwrap(), "MM/dd/yyyy");
-        assert_eq!(java_pattern("%Y-%m-%dT%H:%M").unwrap(), "yyyy-MM-dd'T'HH:mm");
+        assert_eq!(
+            java_pattern("%Y-%m-%dT%H:%M").unwrap(),
+            "yyyy-MM-dd'T'HH:mm"
+        );
         assert!(java_pattern("%Z").is_err());
     }
 }

@@ -43,7 +43,12 @@ pub(super) fn check(stage: &Stage, lines: &StageLines, problems: &mut Problems) 
                     .copied()
                     .filter(|_| lines.ops.len() == ops.len())
                     .unwrap_or_else(|| key_line("ops-file"));
-                let place = format!("stage '{}': op {} ({})", stage.name, i + 1, crate::ops::name(op));
+                let place = format!(
+                    "stage '{}': op {} ({})",
+                    stage.name,
+                    i + 1,
+                    crate::ops::name(op)
+                );
                 if let Err(why) = crate::ops::spark::check(op) {
                     problems.add(line, format!("{place}: no Spark translation: {why}"));
                 }

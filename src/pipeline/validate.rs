@@ -188,7 +188,9 @@ pub(super) fn parse(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan>
         };
         let stage = ctx.stage(i, &written, &mut names);
         if opts.spark {
-            stage.iter().for_each(|s| super::on_spark::check(s, &at, &mut problems));
+            stage
+                .iter()
+                .for_each(|s| super::on_spark::check(s, &at, &mut problems));
         }
         // A stage with problems still counts as writing its output, so that
         // later stages are not blamed for it.

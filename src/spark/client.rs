@@ -61,7 +61,14 @@ fn uuid4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 impl Session {
@@ -246,7 +253,11 @@ impl Session {
     }
 
     /// The columns of a relation, with Spark's type of each.
-    pub fn schema(&self, relation: proto::Relation, what: &str) -> Result<Vec<(String, proto::DataType)>> {
+    pub fn schema(
+        &self,
+        relation: proto::Relation,
+        what: &str,
+    ) -> Result<Vec<(String, proto::DataType)>> {
         use proto::analyze_plan_request::{Analyze, Schema};
         let message = proto::AnalyzePlanRequest {
             session_id: self.session_id.clone(),
@@ -273,7 +284,9 @@ impl Session {
                 .into_iter()
                 .map(|f| (f.name, f.data_type.unwrap_or_default()))
                 .collect()),
-            _ => Err(Error::io(format!("{what}: Spark sent a schema that is not a table"))),
+            _ => Err(Error::io(format!(
+                "{what}: Spark sent a schema that is not a table"
+            ))),
         }
     }
 
@@ -302,12 +315,24 @@ impl Session {
     /// denied is I/O (3), a bad query (42xxx) usage (2), bad data (22xxx) data (1).
     fn status_error(&self, status: tonic::Status, what: &str) -> Error {
         use tonic::Code;
-        let first_line = status.message().lines().next().unwrap_or_default().to_string();
+        let first_line = status
+            .message()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let text = crate::location::redact(&first_line);
         let kind = match status.code() {
-            Code::Unavailable | Code::DeadlineExceeded | Code::Unauthenticated
-            | Code::PermissionDenied | Code::Cancelled | Code::ResourceExhausted => ErrorKind::Io,
-            _ => match super::errors::sql_state(&status).as_deref().map(|s| &s[..2.min(s.len())]) {
+            Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Unauthenticated
+            | Code::PermissionDenied
+            | Code::Cancelled
+            | Code::ResourceExhausted => ErrorKind::Io,
+            _ => match super::errors::sql_state(&status)
+                .as_deref()
+                .map(|s| &s[..2.min(s.len())])
+            {
                 Some("42") | Some("0A") => ErrorKind::Usage,
                 Some("22") | Some("23") => ErrorKind::Data,
                 _ => ErrorKind::Io,
@@ -319,7 +344,10 @@ impl Session {
             text
         };
         let message = if kind == ErrorKind::Io && matches!(status.code(), Code::Unavailable) {
-            format!("{what}: the Spark Connect server at {} is unavailable: {text}", self.shown())
+            format!(
+                "{what}: the Spark Connect server at {} is unavailable: {text}",
+                self.shown()
+            )
         } else {
             format!("{what}: Spark: {text}")
         };

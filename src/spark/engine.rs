@@ -195,8 +195,11 @@ impl Engine {
             Err(Refusal::Invalid(e)) => return Err(e),
         };
         for (name, query) in &sql.prelude {
-            self.session
-                .create_view(name, client::sql(query), &format!("making the view {name}"))?;
+            self.session.create_view(
+                name,
+                client::sql(query),
+                &format!("making the view {name}"),
+            )?;
         }
         let next = self.view_name("op");
         self.session

@@ -38,7 +38,10 @@ pub fn sql_state(status: &tonic::Status) -> Option<String> {
         // Older servers only print it: "... SQLSTATE: 42703".
         let m = status.message();
         let at = m.find("SQLSTATE: ")? + "SQLSTATE: ".len();
-        let code: String = m[at..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let code: String = m[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
         (code.len() == 5).then_some(code)
     })
 }

@@ -77,7 +77,9 @@ pub fn spark_read(
             .map(|(f, c)| (Some(f), c))
             .unwrap_or((None, Codec::None));
         if !matches!(codec, Codec::None | Codec::Gzip | Codec::Bzip2) {
-            return Err(format!("{shown}: Spark reads only gzip and bzip2 compressed text"));
+            return Err(format!(
+                "{shown}: Spark reads only gzip and bzip2 compressed text"
+            ));
         }
         if format.is_none() {
             format = f;

@@ -41,36 +41,120 @@ const OPS: &[(&str, &str, bool)] = &[
     ("select", r#"{ select = ["city", "id"] }"#, false),
     ("rename", r#"{ rename = { name = "who" } }"#, false),
     ("drop", r#"{ drop = ["code", "us_day"] }"#, false),
-    ("cast", r#"{ cast = { columns = { n = "float", id = "str" } } }"#, false),
+    (
+        "cast",
+        r#"{ cast = { columns = { n = "float", id = "str" } } }"#,
+        false,
+    ),
     ("trim", r#"{ trim = ["name"] }"#, false),
     ("upper", r#"{ upper = ["name", "city"] }"#, false),
     ("lower", r#"{ lower = ["city"] }"#, false),
-    ("replace", r##"{ replace = { column = "code", pattern = '\d', with = "#" } }"##, false),
-    ("extract", r#"{ extract = { column = "code", pattern = '(\d+)', group = 1, type = "int", into = "num" } }"#, false),
-    ("concat", r#"{ concat = { into = "label", columns = ["name", "city"], sep = "-" } }"#, false),
-    ("constant", r#"{ constant = { column = "k", value = 7 } }"#, false),
-    ("fill-value", r#"{ fill-null = { column = "n", value = 0 } }"#, false),
-    ("fill-mean-by", r#"{ fill-null = { column = "score", with = "mean", by = ["city"], round = "half-away-from-zero" } }"#, false),
-    ("fill-median", r#"{ fill-null = { column = "score", with = "median" } }"#, false),
+    (
+        "replace",
+        r##"{ replace = { column = "code", pattern = '\d', with = "#" } }"##,
+        false,
+    ),
+    (
+        "extract",
+        r#"{ extract = { column = "code", pattern = '(\d+)', group = 1, type = "int", into = "num" } }"#,
+        false,
+    ),
+    (
+        "concat",
+        r#"{ concat = { into = "label", columns = ["name", "city"], sep = "-" } }"#,
+        false,
+    ),
+    (
+        "constant",
+        r#"{ constant = { column = "k", value = 7 } }"#,
+        false,
+    ),
+    (
+        "fill-value",
+        r#"{ fill-null = { column = "n", value = 0 } }"#,
+        false,
+    ),
+    (
+        "fill-mean-by",
+        r#"{ fill-null = { column = "score", with = "mean", by = ["city"], round = "half-away-from-zero" } }"#,
+        false,
+    ),
+    (
+        "fill-median",
+        r#"{ fill-null = { column = "score", with = "median" } }"#,
+        false,
+    ),
     ("drop-nulls", r#"{ drop-nulls = ["n", "score"] }"#, false),
     ("dedup-first", r#"{ dedup = { key = ["city"] } }"#, false),
-    ("dedup-last", r#"{ dedup = { key = ["name"], keep = "last" } }"#, false),
+    (
+        "dedup-last",
+        r#"{ dedup = { key = ["name"], keep = "last" } }"#,
+        false,
+    ),
     ("dedup-rows", r#"{ dedup = {} }"#, false),
-    ("filter", r#"{ filter = "n >= 3 and city is not null" }"#, false),
-    ("derive", r#"{ derive = { column = "n2", sql = "n * 2 + id" } }"#, false),
-    ("parse-date", r#"{ parse-date = { column = "us_day", format = "%m/%d/%Y" } }"#, false),
-    ("group-by", r#"{ group-by = { by = ["city"], aggs = { rows = "count(*)", total = "sum(n)", mean = "avg(score)", kinds = "count_distinct(n)", low = "min(name)" } } }"#, false),
-    ("rank", r#"{ rank = { into = "r", function = "dense-rank", partition-by = ["city"], order-by = ["n desc"] } }"#, false),
-    ("rank-ties", r#"{ rank = { into = "r", function = "rank", order-by = ["n"] } }"#, false),
-    ("row-number", r#"{ rank = { into = "r", function = "row-number", partition-by = ["city"], order-by = ["n"] } }"#, false),
-    ("top-n", r#"{ top-n = { n = 1, partition-by = ["city"], order-by = ["n desc"], rank-column = "r" } }"#, false),
+    (
+        "filter",
+        r#"{ filter = "n >= 3 and city is not null" }"#,
+        false,
+    ),
+    (
+        "derive",
+        r#"{ derive = { column = "n2", sql = "n * 2 + id" } }"#,
+        false,
+    ),
+    (
+        "parse-date",
+        r#"{ parse-date = { column = "us_day", format = "%m/%d/%Y" } }"#,
+        false,
+    ),
+    (
+        "group-by",
+        r#"{ group-by = { by = ["city"], aggs = { rows = "count(*)", total = "sum(n)", mean = "avg(score)", kinds = "count_distinct(n)", low = "min(name)" } } }"#,
+        false,
+    ),
+    (
+        "rank",
+        r#"{ rank = { into = "r", function = "dense-rank", partition-by = ["city"], order-by = ["n desc"] } }"#,
+        false,
+    ),
+    (
+        "rank-ties",
+        r#"{ rank = { into = "r", function = "rank", order-by = ["n"] } }"#,
+        false,
+    ),
+    (
+        "row-number",
+        r#"{ rank = { into = "r", function = "row-number", partition-by = ["city"], order-by = ["n"] } }"#,
+        false,
+    ),
+    (
+        "top-n",
+        r#"{ top-n = { n = 1, partition-by = ["city"], order-by = ["n desc"], rank-column = "r" } }"#,
+        false,
+    ),
     ("sort", r#"{ sort = ["n desc nulls first", "city"] }"#, true),
     ("limit", r#"{ limit = 3 }"#, true),
-    ("join", r#"{ join = { table = "{tables}/cities.parquet", on = ["city"], how = "left" } }"#, false),
-    ("join-keys", r#"{ join = { table = "{tables}/cities.parquet", left-on = ["city"], right-on = ["city"], how = "inner" } }"#, false),
-    ("semi", r#"{ join = { table = "{tables}/cities.parquet", on = ["city"], how = "semi" } }"#, false),
+    (
+        "join",
+        r#"{ join = { table = "{tables}/cities.parquet", on = ["city"], how = "left" } }"#,
+        false,
+    ),
+    (
+        "join-keys",
+        r#"{ join = { table = "{tables}/cities.parquet", left-on = ["city"], right-on = ["city"], how = "inner" } }"#,
+        false,
+    ),
+    (
+        "semi",
+        r#"{ join = { table = "{tables}/cities.parquet", on = ["city"], how = "semi" } }"#,
+        false,
+    ),
     ("union", r#"{ union = ["{tables}/extra.parquet"] }"#, false),
-    ("sql", r#"{ sql = { query = "select city, count(*) as c, max(n) as top from input group by city" } }"#, false),
+    (
+        "sql",
+        r#"{ sql = { query = "select city, count(*) as c, max(n) as top from input group by city" } }"#,
+        false,
+    ),
 ];
 
 /// A pipeline with one ops stage per op over the same bronze table, each
@@ -124,7 +208,11 @@ fn every_translated_op_gives_the_local_result() {
     write_tables(tables.path());
     let (local, spark) = (tempdir(), tempdir());
     for dir in [&local, &spark] {
-        std::fs::write(dir.path().join("p.toml"), ops_pipeline(dir.path(), tables.path())).unwrap();
+        std::fs::write(
+            dir.path().join("p.toml"),
+            ops_pipeline(dir.path(), tables.path()),
+        )
+        .unwrap();
     }
     run_pipeline(&local.path().join("p.toml"), &[]);
     run_pipeline(
@@ -133,10 +221,14 @@ fn every_translated_op_gives_the_local_result() {
     );
     let mut differ = Vec::new();
     for (name, _, ordered) in OPS {
-        let read = |d: &Path| std::fs::read_to_string(d.join("out").join(format!("{name}.csv"))).unwrap();
+        let read =
+            |d: &Path| std::fs::read_to_string(d.join("out").join(format!("{name}.csv"))).unwrap();
         let (a, b) = (read(local.path()), read(spark.path()));
         let (a, b) = if *ordered {
-            (a.lines().map(str::to_string).collect(), b.lines().map(str::to_string).collect())
+            (
+                a.lines().map(str::to_string).collect(),
+                b.lines().map(str::to_string).collect(),
+            )
         } else {
             (sorted_lines(&a), sorted_lines(&b))
         };
@@ -144,7 +236,11 @@ fn every_translated_op_gives_the_local_result() {
             differ.push(format!("{name}:\n  local: {a:?}\n  spark: {b:?}"));
         }
     }
-    assert!(differ.is_empty(), "ops that differ on Spark:\n{}", differ.join("\n"));
+    assert!(
+        differ.is_empty(),
+        "ops that differ on Spark:\n{}",
+        differ.join("\n")
+    );
 }
 
 #[test]
@@ -200,19 +296,36 @@ extract = {{ path = "{out}/report.csv" }}
     let manifest = spark.path().join("m.json");
     run_pipeline(
         &spark.path().join("p.toml"),
-        &["--engine", "spark", "--remote", &remote, "--manifest", manifest.to_str().unwrap()],
+        &[
+            "--engine",
+            "spark",
+            "--remote",
+            &remote,
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ],
     );
     let read = |d: &Path| std::fs::read_to_string(d.join("report.csv")).unwrap();
     assert_eq!(read(local.path()), read(spark.path()));
     assert!(read(spark.path()).lines().count() > 2);
-    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
     let stages = m["stages"].as_array().unwrap();
     let clean = stages.iter().find(|s| s["name"] == "clean").unwrap();
     assert_eq!(clean["rows_in"], 8, "{clean}");
-    assert_eq!(clean["rows_out"].as_u64().unwrap() + clean["rows_removed_by_ops"].as_u64().unwrap(), 8);
+    assert_eq!(
+        clean["rows_out"].as_u64().unwrap() + clean["rows_removed_by_ops"].as_u64().unwrap(),
+        8
+    );
     for s in stages.iter().filter(|s| s["kind"] != "transfer") {
-        let ids = s["spark_operations"].as_array().unwrap_or_else(|| panic!("no operation ids: {s}"));
-        assert!(ids.iter().all(|i| i.as_str().is_some_and(|i| i.len() == 36)), "{s}");
+        let ids = s["spark_operations"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no operation ids: {s}"));
+        assert!(
+            ids.iter()
+                .all(|i| i.as_str().is_some_and(|i| i.len() == 36)),
+            "{s}"
+        );
     }
 }
 
@@ -227,13 +340,30 @@ fn check_lists_ops_without_a_translation_with_their_lines() {
     .unwrap();
     // No server is needed (and none is contacted): the check reads no data.
     let r = run(&[
-        "run-pipeline", "--check", file.to_str().unwrap(), "--engine", "spark",
-        "--remote", "sc://127.0.0.1:9/;token=s3cr3t-token",
+        "run-pipeline",
+        "--check",
+        file.to_str().unwrap(),
+        "--engine",
+        "spark",
+        "--remote",
+        "sc://127.0.0.1:9/;token=s3cr3t-token",
     ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     let shown = file.display().to_string();
-    assert!(r.stderr.contains(&format!("{shown}:11: stage 'clean': op 2 (title): no Spark translation")), "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("{shown}:12: stage 'clean': op 3 (check): no Spark translation")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "{shown}:11: stage 'clean': op 2 (title): no Spark translation"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "{shown}:12: stage 'clean': op 3 (check): no Spark translation"
+        )),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains(":10:"), "upper translates: {}", r.stderr);
     assert!(!r.stderr.contains("s3cr3t"));
     assert!(!dir.path().join("out").exists(), "nothing ran");
@@ -256,16 +386,33 @@ fn an_unreachable_server_is_exit_3_and_the_token_stays_hidden() {
         ),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let out = etl()
         .args(["run-pipeline", file.to_str().unwrap(), "--engine", "spark"])
-        .env("SPARK_REMOTE", format!("sc://127.0.0.1:{port}/;token=s3cr3t-token"))
+        .env(
+            "SPARK_REMOTE",
+            format!("sc://127.0.0.1:{port}/;token=s3cr3t-token"),
+        )
         .output()
         .unwrap();
     let r = crate::common::Run::from(out);
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("cannot reach the Spark Connect server at sc://127.0.0.1:{port}")), "{}", r.stderr);
-    assert!(!r.stderr.contains("s3cr3t") && !r.stdout.contains("s3cr3t"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "cannot reach the Spark Connect server at sc://127.0.0.1:{port}"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("s3cr3t") && !r.stdout.contains("s3cr3t"),
+        "{}",
+        r.stderr
+    );
     assert!(!dir.path().join("root").exists(), "nothing was written");
 }
 
@@ -285,7 +432,18 @@ fn a_spark_error_names_the_stage_and_the_op() {
         ),
     )
     .unwrap();
-    let r = run(&["run-pipeline", file.to_str().unwrap(), "--engine", "spark", "--remote", &remote]);
+    let r = run(&[
+        "run-pipeline",
+        file.to_str().unwrap(),
+        "--engine",
+        "spark",
+        "--remote",
+        &remote,
+    ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("stage 'bad': op 2 (filter): ") && r.stderr.contains("no_such_column"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("stage 'bad': op 2 (filter): ") && r.stderr.contains("no_such_column"),
+        "{}",
+        r.stderr
+    );
 }

@@ -18,15 +18,7 @@ pub mod plan {
     /// Nested message and enum types in `CompressedOperation`.
     pub mod compressed_operation {
         #[derive(
-            Clone,
-            Copy,
-            Debug,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            ::prost::Enumeration
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration,
         )]
         #[repr(i32)]
         pub enum OpType {
@@ -81,9 +73,8 @@ pub struct AnalyzePlanRequest {
     #[prost(string, tag = "1")]
     pub session_id: ::prost::alloc::string::String,
     #[prost(string, optional, tag = "17")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "2")]
     pub user_context: ::core::option::Option<UserContext>,
     #[prost(string, optional, tag = "3")]
@@ -111,15 +102,7 @@ pub mod analyze_plan_request {
     /// Nested message and enum types in `Explain`.
     pub mod explain {
         #[derive(
-            Clone,
-            Copy,
-            Debug,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            ::prost::Enumeration
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration,
         )]
         #[repr(i32)]
         pub enum ExplainMode {
@@ -371,9 +354,8 @@ pub struct ExecutePlanRequest {
     #[prost(string, tag = "1")]
     pub session_id: ::prost::alloc::string::String,
     #[prost(string, optional, tag = "8")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "2")]
     pub user_context: ::core::option::Option<UserContext>,
     #[prost(string, optional, tag = "6")]
@@ -420,9 +402,7 @@ pub struct ExecutePlanResponse {
     #[prost(message, optional, tag = "4")]
     pub metrics: ::core::option::Option<execute_plan_response::Metrics>,
     #[prost(message, repeated, tag = "6")]
-    pub observed_metrics: ::prost::alloc::vec::Vec<
-        execute_plan_response::ObservedMetrics,
-    >,
+    pub observed_metrics: ::prost::alloc::vec::Vec<execute_plan_response::ObservedMetrics>,
     #[prost(message, optional, tag = "7")]
     pub schema: ::core::option::Option<DataType>,
     #[prost(
@@ -467,10 +447,8 @@ pub mod execute_plan_response {
             #[prost(int64, tag = "3")]
             pub parent: i64,
             #[prost(map = "string, message", tag = "4")]
-            pub execution_metrics: ::std::collections::HashMap<
-                ::prost::alloc::string::String,
-                MetricValue,
-            >,
+            pub execution_metrics:
+                ::std::collections::HashMap<::prost::alloc::string::String, MetricValue>,
         }
         #[derive(Clone, PartialEq, ::prost::Message)]
         pub struct MetricValue {
@@ -553,9 +531,7 @@ pub mod execute_plan_response {
         #[prost(message, tag = "22")]
         PipelineCommandResult(super::PipelineCommandResult),
         #[prost(message, tag = "23")]
-        PipelineQueryFunctionExecutionSignal(
-            super::PipelineQueryFunctionExecutionSignal,
-        ),
+        PipelineQueryFunctionExecutionSignal(super::PipelineQueryFunctionExecutionSignal),
         #[prost(message, tag = "999")]
         Extension(::prost_types::Any),
     }
@@ -572,9 +548,8 @@ pub struct ConfigRequest {
     #[prost(string, tag = "1")]
     pub session_id: ::prost::alloc::string::String,
     #[prost(string, optional, tag = "8")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "2")]
     pub user_context: ::core::option::Option<UserContext>,
     #[prost(message, optional, tag = "3")]
@@ -665,9 +640,8 @@ pub struct AddArtifactsRequest {
     #[prost(message, optional, tag = "2")]
     pub user_context: ::core::option::Option<UserContext>,
     #[prost(string, optional, tag = "7")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(string, optional, tag = "6")]
     pub client_type: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(oneof = "add_artifacts_request::Payload", tags = "3, 4, 5")]
@@ -739,9 +713,8 @@ pub struct ArtifactStatusesRequest {
     #[prost(string, tag = "1")]
     pub session_id: ::prost::alloc::string::String,
     #[prost(string, optional, tag = "5")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "2")]
     pub user_context: ::core::option::Option<UserContext>,
     #[prost(string, optional, tag = "3")]
@@ -774,9 +747,8 @@ pub struct InterruptRequest {
     #[prost(string, tag = "1")]
     pub session_id: ::prost::alloc::string::String,
     #[prost(string, optional, tag = "7")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "2")]
     pub user_context: ::core::option::Option<UserContext>,
     #[prost(string, optional, tag = "3")]
@@ -788,17 +760,7 @@ pub struct InterruptRequest {
 }
 /// Nested message and enum types in `InterruptRequest`.
 pub mod interrupt_request {
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum InterruptType {
         Unspecified = 0,
@@ -864,9 +826,8 @@ pub struct ReattachExecuteRequest {
     #[prost(string, tag = "1")]
     pub session_id: ::prost::alloc::string::String,
     #[prost(string, optional, tag = "6")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "2")]
     pub user_context: ::core::option::Option<UserContext>,
     #[prost(string, tag = "3")]
@@ -881,9 +842,8 @@ pub struct ReleaseExecuteRequest {
     #[prost(string, tag = "1")]
     pub session_id: ::prost::alloc::string::String,
     #[prost(string, optional, tag = "7")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "2")]
     pub user_context: ::core::option::Option<UserContext>,
     #[prost(string, tag = "3")]
@@ -942,9 +902,8 @@ pub struct FetchErrorDetailsRequest {
     #[prost(string, tag = "1")]
     pub session_id: ::prost::alloc::string::String,
     #[prost(string, optional, tag = "5")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "2")]
     pub user_context: ::core::option::Option<UserContext>,
     #[prost(string, tag = "3")]
@@ -998,15 +957,7 @@ pub mod fetch_error_details_response {
     /// Nested message and enum types in `QueryContext`.
     pub mod query_context {
         #[derive(
-            Clone,
-            Copy,
-            Debug,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            ::prost::Enumeration
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration,
         )]
         #[repr(i32)]
         pub enum ContextType {
@@ -1069,9 +1020,7 @@ pub mod fetch_error_details_response {
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct Error {
         #[prost(string, repeated, tag = "1")]
-        pub error_type_hierarchy: ::prost::alloc::vec::Vec<
-            ::prost::alloc::string::String,
-        >,
+        pub error_type_hierarchy: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
         #[prost(string, tag = "2")]
         pub message: ::prost::alloc::string::String,
         #[prost(message, repeated, tag = "3")]
@@ -1092,9 +1041,8 @@ pub struct CloneSessionRequest {
     #[prost(string, tag = "1")]
     pub session_id: ::prost::alloc::string::String,
     #[prost(string, optional, tag = "5")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "2")]
     pub user_context: ::core::option::Option<UserContext>,
     #[prost(string, optional, tag = "3")]
@@ -1122,13 +1070,10 @@ pub struct GetStatusRequest {
     #[prost(string, optional, tag = "3")]
     pub client_type: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(string, optional, tag = "4")]
-    pub client_observed_server_side_session_id: ::core::option::Option<
-        ::prost::alloc::string::String,
-    >,
+    pub client_observed_server_side_session_id:
+        ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "5")]
-    pub operation_status: ::core::option::Option<
-        get_status_request::OperationStatusRequest,
-    >,
+    pub operation_status: ::core::option::Option<get_status_request::OperationStatusRequest>,
     #[prost(message, repeated, tag = "999")]
     pub extensions: ::prost::alloc::vec::Vec<::prost_types::Any>,
 }
@@ -1149,9 +1094,7 @@ pub struct GetStatusResponse {
     #[prost(string, tag = "2")]
     pub server_side_session_id: ::prost::alloc::string::String,
     #[prost(message, repeated, tag = "3")]
-    pub operation_statuses: ::prost::alloc::vec::Vec<
-        get_status_response::OperationStatus,
-    >,
+    pub operation_statuses: ::prost::alloc::vec::Vec<get_status_response::OperationStatus>,
     #[prost(message, repeated, tag = "999")]
     pub extensions: ::prost::alloc::vec::Vec<::prost_types::Any>,
 }
@@ -1169,15 +1112,7 @@ pub mod get_status_response {
     /// Nested message and enum types in `OperationStatus`.
     pub mod operation_status {
         #[derive(
-            Clone,
-            Copy,
-            Debug,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            ::prost::Enumeration
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration,
         )]
         #[repr(i32)]
         pub enum OperationState {
@@ -1254,10 +1189,10 @@ pub mod spark_connect_service_client {
         dead_code,
         missing_docs,
         clippy::wildcard_imports,
-        clippy::let_unit_value,
+        clippy::let_unit_value
     )]
-    use tonic::codegen::*;
     use tonic::codegen::http::Uri;
+    use tonic::codegen::*;
     #[derive(Debug, Clone)]
     pub struct SparkConnectServiceClient<T> {
         inner: tonic::client::Grpc<T>,
@@ -1290,9 +1225,8 @@ pub mod spark_connect_service_client {
                     <T as tonic::client::GrpcService<tonic::body::Body>>::ResponseBody,
                 >,
             >,
-            <T as tonic::codegen::Service<
-                http::Request<tonic::body::Body>,
-            >>::Error: Into<StdError> + std::marker::Send + std::marker::Sync,
+            <T as tonic::codegen::Service<http::Request<tonic::body::Body>>>::Error:
+                Into<StdError> + std::marker::Send + std::marker::Sync,
         {
             SparkConnectServiceClient::new(InterceptedService::new(inner, interceptor))
         }
@@ -1334,153 +1268,110 @@ pub mod spark_connect_service_client {
             tonic::Response<tonic::codec::Streaming<super::ExecutePlanResponse>>,
             tonic::Status,
         > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/ExecutePlan",
             );
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new("spark.connect.SparkConnectService", "ExecutePlan"),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "ExecutePlan",
+            ));
             self.inner.server_streaming(req, path, codec).await
         }
         pub async fn analyze_plan(
             &mut self,
             request: impl tonic::IntoRequest<super::AnalyzePlanRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::AnalyzePlanResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+        ) -> std::result::Result<tonic::Response<super::AnalyzePlanResponse>, tonic::Status>
+        {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/AnalyzePlan",
             );
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new("spark.connect.SparkConnectService", "AnalyzePlan"),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "AnalyzePlan",
+            ));
             self.inner.unary(req, path, codec).await
         }
         pub async fn config(
             &mut self,
             request: impl tonic::IntoRequest<super::ConfigRequest>,
         ) -> std::result::Result<tonic::Response<super::ConfigResponse>, tonic::Status> {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
-            let path = http::uri::PathAndQuery::from_static(
-                "/spark.connect.SparkConnectService/Config",
-            );
+            let path =
+                http::uri::PathAndQuery::from_static("/spark.connect.SparkConnectService/Config");
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(GrpcMethod::new("spark.connect.SparkConnectService", "Config"));
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "Config",
+            ));
             self.inner.unary(req, path, codec).await
         }
         pub async fn add_artifacts(
             &mut self,
-            request: impl tonic::IntoStreamingRequest<
-                Message = super::AddArtifactsRequest,
-            >,
-        ) -> std::result::Result<
-            tonic::Response<super::AddArtifactsResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+            request: impl tonic::IntoStreamingRequest<Message = super::AddArtifactsRequest>,
+        ) -> std::result::Result<tonic::Response<super::AddArtifactsResponse>, tonic::Status>
+        {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/AddArtifacts",
             );
             let mut req = request.into_streaming_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new("spark.connect.SparkConnectService", "AddArtifacts"),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "AddArtifacts",
+            ));
             self.inner.client_streaming(req, path, codec).await
         }
         pub async fn artifact_status(
             &mut self,
             request: impl tonic::IntoRequest<super::ArtifactStatusesRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::ArtifactStatusesResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+        ) -> std::result::Result<tonic::Response<super::ArtifactStatusesResponse>, tonic::Status>
+        {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/ArtifactStatus",
             );
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new(
-                        "spark.connect.SparkConnectService",
-                        "ArtifactStatus",
-                    ),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "ArtifactStatus",
+            ));
             self.inner.unary(req, path, codec).await
         }
         pub async fn interrupt(
             &mut self,
             request: impl tonic::IntoRequest<super::InterruptRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::InterruptResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+        ) -> std::result::Result<tonic::Response<super::InterruptResponse>, tonic::Status> {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/Interrupt",
             );
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new("spark.connect.SparkConnectService", "Interrupt"),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "Interrupt",
+            ));
             self.inner.unary(req, path, codec).await
         }
         pub async fn reattach_execute(
@@ -1490,165 +1381,112 @@ pub mod spark_connect_service_client {
             tonic::Response<tonic::codec::Streaming<super::ExecutePlanResponse>>,
             tonic::Status,
         > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/ReattachExecute",
             );
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new(
-                        "spark.connect.SparkConnectService",
-                        "ReattachExecute",
-                    ),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "ReattachExecute",
+            ));
             self.inner.server_streaming(req, path, codec).await
         }
         pub async fn release_execute(
             &mut self,
             request: impl tonic::IntoRequest<super::ReleaseExecuteRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::ReleaseExecuteResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+        ) -> std::result::Result<tonic::Response<super::ReleaseExecuteResponse>, tonic::Status>
+        {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/ReleaseExecute",
             );
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new(
-                        "spark.connect.SparkConnectService",
-                        "ReleaseExecute",
-                    ),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "ReleaseExecute",
+            ));
             self.inner.unary(req, path, codec).await
         }
         pub async fn release_session(
             &mut self,
             request: impl tonic::IntoRequest<super::ReleaseSessionRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::ReleaseSessionResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+        ) -> std::result::Result<tonic::Response<super::ReleaseSessionResponse>, tonic::Status>
+        {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/ReleaseSession",
             );
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new(
-                        "spark.connect.SparkConnectService",
-                        "ReleaseSession",
-                    ),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "ReleaseSession",
+            ));
             self.inner.unary(req, path, codec).await
         }
         pub async fn fetch_error_details(
             &mut self,
             request: impl tonic::IntoRequest<super::FetchErrorDetailsRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::FetchErrorDetailsResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+        ) -> std::result::Result<tonic::Response<super::FetchErrorDetailsResponse>, tonic::Status>
+        {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/FetchErrorDetails",
             );
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new(
-                        "spark.connect.SparkConnectService",
-                        "FetchErrorDetails",
-                    ),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "FetchErrorDetails",
+            ));
             self.inner.unary(req, path, codec).await
         }
         pub async fn clone_session(
             &mut self,
             request: impl tonic::IntoRequest<super::CloneSessionRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::CloneSessionResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+        ) -> std::result::Result<tonic::Response<super::CloneSessionResponse>, tonic::Status>
+        {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/CloneSession",
             );
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new("spark.connect.SparkConnectService", "CloneSession"),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "CloneSession",
+            ));
             self.inner.unary(req, path, codec).await
         }
         pub async fn get_status(
             &mut self,
             request: impl tonic::IntoRequest<super::GetStatusRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::GetStatusResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+        ) -> std::result::Result<tonic::Response<super::GetStatusResponse>, tonic::Status> {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic::codec::ProstCodec::default();
             let path = http::uri::PathAndQuery::from_static(
                 "/spark.connect.SparkConnectService/GetStatus",
             );
             let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new("spark.connect.SparkConnectService", "GetStatus"),
-                );
+            req.extensions_mut().insert(GrpcMethod::new(
+                "spark.connect.SparkConnectService",
+                "GetStatus",
+            ));
             self.inner.unary(req, path, codec).await
         }
     }
@@ -1821,10 +1659,8 @@ pub struct CreateExternalTable {
     #[prost(message, optional, tag = "4")]
     pub schema: ::core::option::Option<DataType>,
     #[prost(map = "string, string", tag = "5")]
-    pub options: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub options:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateTable {
@@ -1839,10 +1675,8 @@ pub struct CreateTable {
     #[prost(message, optional, tag = "5")]
     pub schema: ::core::option::Option<DataType>,
     #[prost(map = "string, string", tag = "6")]
-    pub options: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub options:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct DropTempView {
@@ -1923,10 +1757,8 @@ pub struct CreateDatabase {
     #[prost(bool, tag = "2")]
     pub if_not_exists: bool,
     #[prost(map = "string, string", tag = "3")]
-    pub properties: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub properties:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct DropDatabase {
@@ -2033,18 +1865,12 @@ pub struct SqlCommand {
     #[prost(string, tag = "1")]
     pub sql: ::prost::alloc::string::String,
     #[prost(map = "string, message", tag = "2")]
-    pub args: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        expression::Literal,
-    >,
+    pub args: ::std::collections::HashMap<::prost::alloc::string::String, expression::Literal>,
     #[deprecated]
     #[prost(message, repeated, tag = "3")]
     pub pos_args: ::prost::alloc::vec::Vec<expression::Literal>,
     #[prost(map = "string, message", tag = "4")]
-    pub named_arguments: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        Expression,
-    >,
+    pub named_arguments: ::std::collections::HashMap<::prost::alloc::string::String, Expression>,
     #[deprecated]
     #[prost(message, repeated, tag = "5")]
     pub pos_arguments: ::prost::alloc::vec::Vec<Expression>,
@@ -2077,10 +1903,8 @@ pub struct WriteOperation {
     #[prost(message, optional, tag = "8")]
     pub bucket_by: ::core::option::Option<write_operation::BucketBy>,
     #[prost(map = "string, string", tag = "9")]
-    pub options: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub options:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     #[prost(string, repeated, tag = "10")]
     pub clustering_columns: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     #[prost(bool, tag = "11")]
@@ -2100,15 +1924,7 @@ pub mod write_operation {
     /// Nested message and enum types in `SaveTable`.
     pub mod save_table {
         #[derive(
-            Clone,
-            Copy,
-            Debug,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            ::prost::Enumeration
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration,
         )]
         #[repr(i32)]
         pub enum TableSaveMethod {
@@ -2142,23 +1958,11 @@ pub mod write_operation {
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct BucketBy {
         #[prost(string, repeated, tag = "1")]
-        pub bucket_column_names: ::prost::alloc::vec::Vec<
-            ::prost::alloc::string::String,
-        >,
+        pub bucket_column_names: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
         #[prost(int32, tag = "2")]
         pub num_buckets: i32,
     }
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum SaveMode {
         Unspecified = 0,
@@ -2212,15 +2016,11 @@ pub struct WriteOperationV2 {
     #[prost(message, repeated, tag = "4")]
     pub partitioning_columns: ::prost::alloc::vec::Vec<Expression>,
     #[prost(map = "string, string", tag = "5")]
-    pub options: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub options:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     #[prost(map = "string, string", tag = "6")]
-    pub table_properties: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub table_properties:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     #[prost(enumeration = "write_operation_v2::Mode", tag = "7")]
     pub mode: i32,
     #[prost(message, optional, tag = "8")]
@@ -2232,17 +2032,7 @@ pub struct WriteOperationV2 {
 }
 /// Nested message and enum types in `WriteOperationV2`.
 pub mod write_operation_v2 {
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum Mode {
         Unspecified = 0,
@@ -2291,14 +2081,10 @@ pub struct WriteStreamOperationStart {
     #[prost(string, tag = "2")]
     pub format: ::prost::alloc::string::String,
     #[prost(map = "string, string", tag = "3")]
-    pub options: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub options:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     #[prost(string, repeated, tag = "4")]
-    pub partitioning_column_names: ::prost::alloc::vec::Vec<
-        ::prost::alloc::string::String,
-    >,
+    pub partitioning_column_names: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     #[prost(string, tag = "9")]
     pub output_mode: ::prost::alloc::string::String,
     #[prost(string, tag = "10")]
@@ -2308,15 +2094,17 @@ pub struct WriteStreamOperationStart {
     #[prost(message, optional, tag = "14")]
     pub foreach_batch: ::core::option::Option<StreamingForeachFunction>,
     #[prost(string, repeated, tag = "15")]
-    pub clustering_column_names: ::prost::alloc::vec::Vec<
-        ::prost::alloc::string::String,
-    >,
-    #[prost(oneof = "write_stream_operation_start::Trigger", tags = "5, 6, 7, 8, 100")]
+    pub clustering_column_names: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    #[prost(
+        oneof = "write_stream_operation_start::Trigger",
+        tags = "5, 6, 7, 8, 100"
+    )]
     pub trigger: ::core::option::Option<write_stream_operation_start::Trigger>,
-    #[prost(oneof = "write_stream_operation_start::SinkDestination", tags = "11, 12")]
-    pub sink_destination: ::core::option::Option<
-        write_stream_operation_start::SinkDestination,
-    >,
+    #[prost(
+        oneof = "write_stream_operation_start::SinkDestination",
+        tags = "11, 12"
+    )]
+    pub sink_destination: ::core::option::Option<write_stream_operation_start::SinkDestination>,
 }
 /// Nested message and enum types in `WriteStreamOperationStart`.
 pub mod write_stream_operation_start {
@@ -2376,7 +2164,10 @@ pub struct StreamingQueryInstanceId {
 pub struct StreamingQueryCommand {
     #[prost(message, optional, tag = "1")]
     pub query_id: ::core::option::Option<StreamingQueryInstanceId>,
-    #[prost(oneof = "streaming_query_command::Command", tags = "2, 3, 4, 5, 6, 7, 8, 9")]
+    #[prost(
+        oneof = "streaming_query_command::Command",
+        tags = "2, 3, 4, 5, 6, 7, 8, 9"
+    )]
     pub command: ::core::option::Option<streaming_query_command::Command>,
 }
 /// Nested message and enum types in `StreamingQueryCommand`.
@@ -2437,9 +2228,7 @@ pub mod streaming_query_command_result {
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct RecentProgressResult {
         #[prost(string, repeated, tag = "5")]
-        pub recent_progress_json: ::prost::alloc::vec::Vec<
-            ::prost::alloc::string::String,
-        >,
+        pub recent_progress_json: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     }
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct ExplainResult {
@@ -2522,9 +2311,7 @@ pub struct StreamingQueryManagerCommandResult {
         oneof = "streaming_query_manager_command_result::ResultType",
         tags = "1, 2, 3, 4, 5, 6, 7"
     )]
-    pub result_type: ::core::option::Option<
-        streaming_query_manager_command_result::ResultType,
-    >,
+    pub result_type: ::core::option::Option<streaming_query_manager_command_result::ResultType>,
 }
 /// Nested message and enum types in `StreamingQueryManagerCommandResult`.
 pub mod streaming_query_manager_command_result {
@@ -2607,10 +2394,7 @@ pub struct GetResourcesCommand {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetResourcesCommandResult {
     #[prost(map = "string, message", tag = "1")]
-    pub resources: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ResourceInformation,
-    >,
+    pub resources: ::std::collections::HashMap<::prost::alloc::string::String, ResourceInformation>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateResourceProfileCommand {
@@ -2662,10 +2446,8 @@ pub struct ExecuteExternalCommand {
     #[prost(string, tag = "2")]
     pub command: ::prost::alloc::string::String,
     #[prost(map = "string, string", tag = "3")]
-    pub options: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub options:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
@@ -2740,15 +2522,11 @@ pub struct TaskResourceRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ResourceProfile {
     #[prost(map = "string, message", tag = "1")]
-    pub executor_resources: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ExecutorResourceRequest,
-    >,
+    pub executor_resources:
+        ::std::collections::HashMap<::prost::alloc::string::String, ExecutorResourceRequest>,
     #[prost(map = "string, message", tag = "2")]
-    pub task_resources: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        TaskResourceRequest,
-    >,
+    pub task_resources:
+        ::std::collections::HashMap<::prost::alloc::string::String, TaskResourceRequest>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct Origin {
@@ -2862,17 +2640,13 @@ pub mod expression {
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct Window {
         #[prost(message, optional, boxed, tag = "1")]
-        pub window_function: ::core::option::Option<
-            ::prost::alloc::boxed::Box<super::Expression>,
-        >,
+        pub window_function: ::core::option::Option<::prost::alloc::boxed::Box<super::Expression>>,
         #[prost(message, repeated, tag = "2")]
         pub partition_spec: ::prost::alloc::vec::Vec<super::Expression>,
         #[prost(message, repeated, tag = "3")]
         pub order_spec: ::prost::alloc::vec::Vec<SortOrder>,
         #[prost(message, optional, boxed, tag = "4")]
-        pub frame_spec: ::core::option::Option<
-            ::prost::alloc::boxed::Box<window::WindowFrame>,
-        >,
+        pub frame_spec: ::core::option::Option<::prost::alloc::boxed::Box<window::WindowFrame>>,
     }
     /// Nested message and enum types in `Window`.
     pub mod window {
@@ -2881,13 +2655,11 @@ pub mod expression {
             #[prost(enumeration = "window_frame::FrameType", tag = "1")]
             pub frame_type: i32,
             #[prost(message, optional, boxed, tag = "2")]
-            pub lower: ::core::option::Option<
-                ::prost::alloc::boxed::Box<window_frame::FrameBoundary>,
-            >,
+            pub lower:
+                ::core::option::Option<::prost::alloc::boxed::Box<window_frame::FrameBoundary>>,
             #[prost(message, optional, boxed, tag = "3")]
-            pub upper: ::core::option::Option<
-                ::prost::alloc::boxed::Box<window_frame::FrameBoundary>,
-            >,
+            pub upper:
+                ::core::option::Option<::prost::alloc::boxed::Box<window_frame::FrameBoundary>>,
         }
         /// Nested message and enum types in `WindowFrame`.
         pub mod window_frame {
@@ -2905,23 +2677,11 @@ pub mod expression {
                     #[prost(bool, tag = "2")]
                     Unbounded(bool),
                     #[prost(message, tag = "3")]
-                    Value(
-                        ::prost::alloc::boxed::Box<
-                            super::super::super::super::Expression,
-                        >,
-                    ),
+                    Value(::prost::alloc::boxed::Box<super::super::super::super::Expression>),
                 }
             }
             #[derive(
-                Clone,
-                Copy,
-                Debug,
-                PartialEq,
-                Eq,
-                Hash,
-                PartialOrd,
-                Ord,
-                ::prost::Enumeration
+                Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration,
             )]
             #[repr(i32)]
             pub enum FrameType {
@@ -2965,15 +2725,7 @@ pub mod expression {
     /// Nested message and enum types in `SortOrder`.
     pub mod sort_order {
         #[derive(
-            Clone,
-            Copy,
-            Debug,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            ::prost::Enumeration
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration,
         )]
         #[repr(i32)]
         pub enum SortDirection {
@@ -3004,15 +2756,7 @@ pub mod expression {
             }
         }
         #[derive(
-            Clone,
-            Copy,
-            Debug,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            ::prost::Enumeration
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration,
         )]
         #[repr(i32)]
         pub enum NullOrdering {
@@ -3060,15 +2804,7 @@ pub mod expression {
     /// Nested message and enum types in `Cast`.
     pub mod cast {
         #[derive(
-            Clone,
-            Copy,
-            Debug,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            ::prost::Enumeration
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration,
         )]
         #[repr(i32)]
         pub enum EvalMode {
@@ -3314,22 +3050,17 @@ pub mod expression {
         #[prost(message, optional, boxed, tag = "1")]
         pub child: ::core::option::Option<::prost::alloc::boxed::Box<super::Expression>>,
         #[prost(message, optional, boxed, tag = "2")]
-        pub extraction: ::core::option::Option<
-            ::prost::alloc::boxed::Box<super::Expression>,
-        >,
+        pub extraction: ::core::option::Option<::prost::alloc::boxed::Box<super::Expression>>,
     }
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct UpdateFields {
         #[prost(message, optional, boxed, tag = "1")]
-        pub struct_expression: ::core::option::Option<
-            ::prost::alloc::boxed::Box<super::Expression>,
-        >,
+        pub struct_expression:
+            ::core::option::Option<::prost::alloc::boxed::Box<super::Expression>>,
         #[prost(string, tag = "2")]
         pub field_name: ::prost::alloc::string::String,
         #[prost(message, optional, boxed, tag = "3")]
-        pub value_expression: ::core::option::Option<
-            ::prost::alloc::boxed::Box<super::Expression>,
-        >,
+        pub value_expression: ::core::option::Option<::prost::alloc::boxed::Box<super::Expression>>,
     }
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct Alias {
@@ -3343,9 +3074,7 @@ pub mod expression {
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct LambdaFunction {
         #[prost(message, optional, boxed, tag = "1")]
-        pub function: ::core::option::Option<
-            ::prost::alloc::boxed::Box<super::Expression>,
-        >,
+        pub function: ::core::option::Option<::prost::alloc::boxed::Box<super::Expression>>,
         #[prost(message, repeated, tag = "2")]
         pub arguments: ::prost::alloc::vec::Vec<UnresolvedNamedLambdaVariable>,
     }
@@ -3389,9 +3118,7 @@ pub mod expression {
         #[prost(message, tag = "16")]
         CallFunction(super::CallFunction),
         #[prost(message, tag = "17")]
-        NamedArgumentExpression(
-            ::prost::alloc::boxed::Box<super::NamedArgumentExpression>,
-        ),
+        NamedArgumentExpression(::prost::alloc::boxed::Box<super::NamedArgumentExpression>),
         #[prost(message, tag = "19")]
         MergeAction(::prost::alloc::boxed::Box<super::MergeAction>),
         #[prost(message, tag = "20")]
@@ -3419,7 +3146,10 @@ pub struct CommonInlineUserDefinedFunction {
     pub arguments: ::prost::alloc::vec::Vec<Expression>,
     #[prost(bool, tag = "7")]
     pub is_distinct: bool,
-    #[prost(oneof = "common_inline_user_defined_function::Function", tags = "4, 5, 6")]
+    #[prost(
+        oneof = "common_inline_user_defined_function::Function",
+        tags = "4, 5, 6"
+    )]
     pub function: ::core::option::Option<common_inline_user_defined_function::Function>,
 }
 /// Nested message and enum types in `CommonInlineUserDefinedFunction`.
@@ -3506,17 +3236,7 @@ pub mod merge_action {
         #[prost(message, optional, tag = "2")]
         pub value: ::core::option::Option<super::Expression>,
     }
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum ActionType {
         Invalid = 0,
@@ -3577,17 +3297,7 @@ pub mod subquery_expression {
         #[prost(bool, optional, tag = "3")]
         pub with_single_partition: ::core::option::Option<bool>,
     }
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum SubqueryType {
         Unknown = 0,
@@ -3626,10 +3336,7 @@ pub mod subquery_expression {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MlParams {
     #[prost(map = "string, message", tag = "1")]
-    pub params: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        expression::Literal,
-    >,
+    pub params: ::std::collections::HashMap<::prost::alloc::string::String, expression::Literal>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MlOperator {
@@ -3642,17 +3349,7 @@ pub struct MlOperator {
 }
 /// Nested message and enum types in `MlOperator`.
 pub mod ml_operator {
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum OperatorType {
         Unspecified = 0,
@@ -3892,9 +3589,7 @@ pub mod pipeline_command {
             #[prost(string, optional, tag = "3")]
             pub format: ::core::option::Option<::prost::alloc::string::String>,
             #[prost(string, repeated, tag = "6")]
-            pub clustering_columns: ::prost::alloc::vec::Vec<
-                ::prost::alloc::string::String,
-            >,
+            pub clustering_columns: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
             #[prost(oneof = "table_details::Schema", tags = "4, 5")]
             pub schema: ::core::option::Option<table_details::Schema>,
         }
@@ -3976,21 +3671,15 @@ pub mod pipeline_command {
             #[prost(enumeration = "ScdType", tag = "10")]
             pub stored_as_scd_type: i32,
             #[prost(message, repeated, tag = "11")]
-            pub track_history_column_list: ::prost::alloc::vec::Vec<
-                super::super::Expression,
-            >,
+            pub track_history_column_list: ::prost::alloc::vec::Vec<super::super::Expression>,
             #[prost(message, repeated, tag = "12")]
-            pub track_history_except_column_list: ::prost::alloc::vec::Vec<
-                super::super::Expression,
-            >,
+            pub track_history_except_column_list:
+                ::prost::alloc::vec::Vec<super::super::Expression>,
             #[prost(message, repeated, tag = "14")]
-            pub ignore_null_updates_column_list: ::prost::alloc::vec::Vec<
-                super::super::Expression,
-            >,
+            pub ignore_null_updates_column_list: ::prost::alloc::vec::Vec<super::super::Expression>,
             #[prost(message, repeated, tag = "15")]
-            pub ignore_null_updates_except_column_list: ::prost::alloc::vec::Vec<
-                super::super::Expression,
-            >,
+            pub ignore_null_updates_except_column_list:
+                ::prost::alloc::vec::Vec<super::super::Expression>,
         }
         #[derive(Clone, PartialEq, ::prost::Message)]
         pub struct Response {
@@ -3998,15 +3687,7 @@ pub mod pipeline_command {
             pub flow_name: ::core::option::Option<::prost::alloc::string::String>,
         }
         #[derive(
-            Clone,
-            Copy,
-            Debug,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            ::prost::Enumeration
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration,
         )]
         #[repr(i32)]
         pub enum ScdType {
@@ -4064,9 +3745,7 @@ pub mod pipeline_command {
         #[prost(string, optional, tag = "1")]
         pub dataflow_graph_id: ::core::option::Option<::prost::alloc::string::String>,
         #[prost(string, repeated, tag = "2")]
-        pub full_refresh_selection: ::prost::alloc::vec::Vec<
-            ::prost::alloc::string::String,
-        >,
+        pub full_refresh_selection: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
         #[prost(bool, optional, tag = "3")]
         pub full_refresh_all: ::core::option::Option<bool>,
         #[prost(string, repeated, tag = "4")]
@@ -4305,9 +3984,7 @@ pub mod relation {
         #[prost(message, tag = "26")]
         ToSchema(::prost::alloc::boxed::Box<super::ToSchema>),
         #[prost(message, tag = "27")]
-        RepartitionByExpression(
-            ::prost::alloc::boxed::Box<super::RepartitionByExpression>,
-        ),
+        RepartitionByExpression(::prost::alloc::boxed::Box<super::RepartitionByExpression>),
         #[prost(message, tag = "28")]
         MapPartitions(::prost::alloc::boxed::Box<super::MapPartitions>),
         #[prost(message, tag = "29")]
@@ -4321,9 +3998,7 @@ pub mod relation {
         #[prost(message, tag = "33")]
         WithWatermark(::prost::alloc::boxed::Box<super::WithWatermark>),
         #[prost(message, tag = "34")]
-        ApplyInPandasWithState(
-            ::prost::alloc::boxed::Box<super::ApplyInPandasWithState>,
-        ),
+        ApplyInPandasWithState(::prost::alloc::boxed::Box<super::ApplyInPandasWithState>),
         #[prost(message, tag = "35")]
         HtmlString(::prost::alloc::boxed::Box<super::HtmlString>),
         #[prost(message, tag = "36")]
@@ -4331,9 +4006,7 @@ pub mod relation {
         #[prost(message, tag = "37")]
         CachedRemoteRelation(super::CachedRemoteRelation),
         #[prost(message, tag = "38")]
-        CommonInlineUserDefinedTableFunction(
-            super::CommonInlineUserDefinedTableFunction,
-        ),
+        CommonInlineUserDefinedTableFunction(super::CommonInlineUserDefinedTableFunction),
         #[prost(message, tag = "39")]
         AsOfJoin(::prost::alloc::boxed::Box<super::AsOfJoin>),
         #[prost(message, tag = "40")]
@@ -4389,9 +4062,7 @@ pub mod relation {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MlRelation {
     #[prost(message, optional, boxed, tag = "3")]
-    pub model_summary_dataset: ::core::option::Option<
-        ::prost::alloc::boxed::Box<Relation>,
-    >,
+    pub model_summary_dataset: ::core::option::Option<::prost::alloc::boxed::Box<Relation>>,
     #[prost(oneof = "ml_relation::MlType", tags = "1, 2")]
     pub ml_type: ::core::option::Option<ml_relation::MlType>,
 }
@@ -4476,18 +4147,12 @@ pub struct Sql {
     #[prost(string, tag = "1")]
     pub query: ::prost::alloc::string::String,
     #[prost(map = "string, message", tag = "2")]
-    pub args: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        expression::Literal,
-    >,
+    pub args: ::std::collections::HashMap<::prost::alloc::string::String, expression::Literal>,
     #[deprecated]
     #[prost(message, repeated, tag = "3")]
     pub pos_args: ::prost::alloc::vec::Vec<expression::Literal>,
     #[prost(map = "string, message", tag = "4")]
-    pub named_arguments: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        Expression,
-    >,
+    pub named_arguments: ::std::collections::HashMap<::prost::alloc::string::String, Expression>,
     #[prost(message, repeated, tag = "5")]
     pub pos_arguments: ::prost::alloc::vec::Vec<Expression>,
 }
@@ -4548,10 +4213,8 @@ pub struct RelationChanges {
     #[prost(string, tag = "1")]
     pub unparsed_identifier: ::prost::alloc::string::String,
     #[prost(map = "string, string", tag = "2")]
-    pub options: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub options:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     #[prost(bool, tag = "3")]
     pub is_streaming: bool,
 }
@@ -4593,17 +4256,7 @@ pub mod join {
         #[prost(bool, tag = "2")]
         pub is_right_struct: bool,
     }
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum JoinType {
         Unspecified = 0,
@@ -4665,17 +4318,7 @@ pub struct SetOperation {
 }
 /// Nested message and enum types in `SetOperation`.
 pub mod set_operation {
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum SetOpType {
         Unspecified = 0,
@@ -4758,17 +4401,7 @@ pub mod aggregate {
         #[prost(message, repeated, tag = "1")]
         pub grouping_set: ::prost::alloc::vec::Vec<super::Expression>,
     }
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum GroupType {
         Unspecified = 0,
@@ -5057,10 +4690,8 @@ pub struct WithColumnsRenamed {
     #[prost(message, optional, boxed, tag = "1")]
     pub input: ::core::option::Option<::prost::alloc::boxed::Box<Relation>>,
     #[prost(map = "string, string", tag = "2")]
-    pub rename_columns_map: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub rename_columns_map:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
     #[prost(message, repeated, tag = "3")]
     pub renames: ::prost::alloc::vec::Vec<with_columns_renamed::Rename>,
 }
@@ -5237,10 +4868,11 @@ pub struct CommonInlineUserDefinedTableFunction {
     pub deterministic: bool,
     #[prost(message, repeated, tag = "3")]
     pub arguments: ::prost::alloc::vec::Vec<Expression>,
-    #[prost(oneof = "common_inline_user_defined_table_function::Function", tags = "4")]
-    pub function: ::core::option::Option<
-        common_inline_user_defined_table_function::Function,
-    >,
+    #[prost(
+        oneof = "common_inline_user_defined_table_function::Function",
+        tags = "4"
+    )]
+    pub function: ::core::option::Option<common_inline_user_defined_table_function::Function>,
 }
 /// Nested message and enum types in `CommonInlineUserDefinedTableFunction`.
 pub mod common_inline_user_defined_table_function {
@@ -5265,10 +4897,11 @@ pub struct PythonUdtf {
 pub struct CommonInlineUserDefinedDataSource {
     #[prost(string, tag = "1")]
     pub name: ::prost::alloc::string::String,
-    #[prost(oneof = "common_inline_user_defined_data_source::DataSource", tags = "2")]
-    pub data_source: ::core::option::Option<
-        common_inline_user_defined_data_source::DataSource,
-    >,
+    #[prost(
+        oneof = "common_inline_user_defined_data_source::DataSource",
+        tags = "2"
+    )]
+    pub data_source: ::core::option::Option<common_inline_user_defined_data_source::DataSource>,
 }
 /// Nested message and enum types in `CommonInlineUserDefinedDataSource`.
 pub mod common_inline_user_defined_data_source {
@@ -5303,24 +4936,12 @@ pub struct Parse {
     #[prost(message, optional, tag = "3")]
     pub schema: ::core::option::Option<DataType>,
     #[prost(map = "string, string", tag = "4")]
-    pub options: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost::alloc::string::String,
-    >,
+    pub options:
+        ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
 }
 /// Nested message and enum types in `Parse`.
 pub mod parse {
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::prost::Enumeration
-    )]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
     #[repr(i32)]
     pub enum ParseFormat {
         Unspecified = 0,
@@ -5576,9 +5197,7 @@ pub mod data_type {
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct Array {
         #[prost(message, optional, boxed, tag = "1")]
-        pub element_type: ::core::option::Option<
-            ::prost::alloc::boxed::Box<super::DataType>,
-        >,
+        pub element_type: ::core::option::Option<::prost::alloc::boxed::Box<super::DataType>>,
         #[prost(bool, tag = "2")]
         pub contains_null: bool,
         #[prost(uint32, tag = "3")]
@@ -5587,13 +5206,9 @@ pub mod data_type {
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct Map {
         #[prost(message, optional, boxed, tag = "1")]
-        pub key_type: ::core::option::Option<
-            ::prost::alloc::boxed::Box<super::DataType>,
-        >,
+        pub key_type: ::core::option::Option<::prost::alloc::boxed::Box<super::DataType>>,
         #[prost(message, optional, boxed, tag = "2")]
-        pub value_type: ::core::option::Option<
-            ::prost::alloc::boxed::Box<super::DataType>,
-        >,
+        pub value_type: ::core::option::Option<::prost::alloc::boxed::Box<super::DataType>>,
         #[prost(bool, tag = "3")]
         pub value_contains_null: bool,
         #[prost(uint32, tag = "4")]
@@ -5627,13 +5242,9 @@ pub mod data_type {
         #[prost(string, optional, tag = "3")]
         pub python_class: ::core::option::Option<::prost::alloc::string::String>,
         #[prost(string, optional, tag = "4")]
-        pub serialized_python_class: ::core::option::Option<
-            ::prost::alloc::string::String,
-        >,
+        pub serialized_python_class: ::core::option::Option<::prost::alloc::string::String>,
         #[prost(message, optional, boxed, tag = "5")]
-        pub sql_type: ::core::option::Option<
-            ::prost::alloc::boxed::Box<super::DataType>,
-        >,
+        pub sql_type: ::core::option::Option<::prost::alloc::boxed::Box<super::DataType>>,
     }
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct Unparsed {
