@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::spark::{
+use super::spark_sql::{
     ident, select_replacing, spark_type, value_lit, with_column, Input, SparkSql, Translated,
 };
 use super::spec::{Cast, Constant, Derive};
@@ -12,7 +12,7 @@ pub fn select(input: &Input, cols: &[String]) -> Translated<SparkSql> {
     input.need(cols, "select")?;
     Ok(SparkSql::query(format!(
         "SELECT {} FROM {}",
-        super::spark::idents(cols),
+        super::spark_sql::idents(cols),
         ident(input.view)
     )))
 }
@@ -61,7 +61,7 @@ pub fn drop(input: &Input, cols: &[String]) -> Translated<SparkSql> {
     }
     Ok(SparkSql::query(format!(
         "SELECT {} FROM {}",
-        super::spark::idents(&keep),
+        super::spark_sql::idents(&keep),
         ident(input.view)
     )))
 }
@@ -70,7 +70,7 @@ pub fn drop(input: &Input, cols: &[String]) -> Translated<SparkSql> {
 /// as etl does. Quarantine (rows to the rejects) is not on Spark yet.
 pub fn cast(input: &Input, c: &Cast) -> Translated<SparkSql> {
     if c.quarantine {
-        return Err(super::spark::Refusal::NoTranslation(
+        return Err(super::spark_sql::Refusal::NoTranslation(
             "cast: quarantine = true needs rejects, which are not collected on Spark yet".into(),
         ));
     }
@@ -108,7 +108,7 @@ pub fn ingest_time(input: &Input, name: &str) -> Translated<SparkSql> {
 /// The expression is passed to Spark as written: it must be Spark SQL too
 /// (the common functions and operators are the same).
 pub fn derive(input: &Input, d: &Derive) -> Translated<SparkSql> {
-    let expr = super::spark::spark_expression(&d.sql);
+    let expr = super::spark_sql::spark_expression(&d.sql);
     Ok(SparkSql::query(with_column(
         input,
         &d.column,

@@ -17,6 +17,7 @@ mod relational_spark;
 mod rows;
 mod rows_spark;
 pub mod spark;
+mod spark_sql;
 pub mod spec;
 pub mod sql;
 pub mod sql_rewrite;

@@ -1,6 +1,6 @@
 //! Spark SQL for the null ops (see `nulls.rs`).
 
-use super::spark::{
+use super::spark_sql::{
     ident, spark_type, value_lit, with_column, Input, Refusal, SparkSql, Translated,
 };
 use super::spec::{FillNull, FillWith, Rounding};
@@ -47,7 +47,7 @@ pub fn fill(input: &Input, f: &FillNull) -> Translated<SparkSql> {
             let over = if f.by.is_empty() {
                 "OVER ()".to_string()
             } else {
-                format!("OVER (PARTITION BY {})", super::spark::idents(&f.by))
+                format!("OVER (PARTITION BY {})", super::spark_sql::idents(&f.by))
             };
             let stat = format!("{function}({c}) {over}");
             match f.round {

@@ -2,7 +2,7 @@
 
 use super::rows::parse_order;
 use super::rows_spark::output_columns;
-use super::spark::{
+use super::spark_sql::{
     ident, idents, numbered, order_terms, Input, Refusal, SparkSql, Translated, ROW_ID,
 };
 use super::spec::{GroupBy, How, Join, Rank, RankFunction, Sql, TopN};
@@ -278,6 +278,6 @@ pub fn sql(input: &Input, s: &Sql) -> Translated<SparkSql> {
     }
     Ok(SparkSql {
         prelude,
-        query: super::spark::spark_query(&s.query),
+        query: super::spark_sql::spark_query(&s.query),
     })
 }

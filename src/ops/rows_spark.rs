@@ -1,9 +1,9 @@
 //! Spark SQL for the row ops (see `rows.rs`). Where etl keeps the input's
 //! row order (dedup's keep, sort's ties, limit), the query orders by the
-//! input's row number ([`super::spark::numbered`]).
+//! input's row number ([`super::spark_sql::numbered`]).
 
 use super::rows::parse_order;
-use super::spark::{ident, idents, numbered, order_terms, Input, SparkSql, Translated, ROW_ID};
+use super::spark_sql::{ident, idents, numbered, order_terms, Input, SparkSql, Translated, ROW_ID};
 use super::spec::{Dedup, Keep};
 
 /// The input's columns (without etl's helper columns), or `*` when unknown.
@@ -19,7 +19,7 @@ pub fn filter(input: &Input, predicate: &str) -> Translated<SparkSql> {
     Ok(SparkSql::query(format!(
         "SELECT * FROM {} WHERE ({})",
         ident(input.view),
-        super::spark::spark_expression(predicate)
+        super::spark_sql::spark_expression(predicate)
     )))
 }
 

@@ -2,7 +2,7 @@
 //! digit classes as locally; Java's regex dialect reads them alike.
 
 use super::check_regex;
-use super::spark::{
+use super::spark_sql::{
     ident, select_replacing, spark_type, string_lit, with_column, Input, Refusal, SparkSql,
     Translated,
 };

@@ -63,15 +63,19 @@ pub(super) fn check(stage: &Stage, lines: &StageLines, problems: &mut Problems) 
     }
 }
 
-/// Runs one stage with `--engine spark`.
+/// How a stage runs locally (the run's own `run_stage`).
+pub(super) type RunLocal = fn(&Stage, &mut StageRecord, &mut BTreeMap<String, u64>) -> Result<()>;
+
+/// Runs one stage with `--engine spark`; `local` runs what stays local.
 pub(super) fn run_stage(
     spark: &Engine,
     stage: &Stage,
     record: &mut StageRecord,
     rows: &mut BTreeMap<String, u64>,
+    local: RunLocal,
 ) -> Result<()> {
     let before = spark.operations().len();
-    let result = run(spark, stage, record, rows);
+    let result = run(spark, stage, record, rows, local);
     record.spark_operations = spark.operations()[before..].to_vec();
     result
 }
@@ -81,6 +85,7 @@ fn run(
     stage: &Stage,
     record: &mut StageRecord,
     rows: &mut BTreeMap<String, u64>,
+    run_local: RunLocal,
 ) -> Result<()> {
     match &stage.action {
         Action::Ingest {
@@ -152,14 +157,14 @@ fn run(
                 | Action::Report { input, .. } => input.path = copy.path().to_path_buf(),
                 _ => unreachable!("matched above"),
             }
-            super::run::run_stage(&local, record, rows)?;
+            run_local(&local, record, rows)?;
             for a in record.inputs.iter_mut() {
                 if a.location == copy.path().display().to_string() {
                     a.location = format!("{} (from Spark)", input.path.display());
                 }
             }
         }
-        Action::Transfer(_) => super::run::run_stage(stage, record, rows)?,
+        Action::Transfer(_) => run_local(stage, record, rows)?,
     }
     Ok(())
 }

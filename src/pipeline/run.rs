@@ -154,7 +154,9 @@ fn run_stages(
         let mut record = StageRecord::new(&stage.name, stage.action.kind(), StageStatus::Failed);
         record.started = Some(now());
         let outcome = match plan.spark.as_deref() {
-            Some(spark) => super::on_spark::run_stage(spark, stage, &mut record, &mut rows),
+            Some(spark) => {
+                super::on_spark::run_stage(spark, stage, &mut record, &mut rows, run_stage)
+            }
             None => run_stage(stage, &mut record, &mut rows),
         };
         record.seconds = began.elapsed().as_secs_f64();
