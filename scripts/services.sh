@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start and stop the real servers the integration tests use, on loopback only.
 #
-#   scripts/services.sh install                 install what is missing (apt, pip, npm)
+#   scripts/services.sh install [spark]         install what is missing (apt, pip, npm; pyspark if named)
 #   scripts/services.sh start [NAME...]         start servers (default: all), write $STATE/env.sh
 #   scripts/services.sh stop [NAME...]          stop servers (default: all) by recorded PID
 #   scripts/services.sh status                  one line per server
@@ -9,17 +9,24 @@
 #   scripts/services.sh env                     print the path of env.sh
 #   scripts/services.sh run [NAME...] -- CMD... start, source env.sh, run CMD, stop; exit with CMD's code
 #
-# NAMEs: sshd s3 azurite gcs postgres mariadb kafka kafka_sasl mqtt nats influxdb dynalite
+# NAMEs: sshd s3 azurite gcs postgres mariadb kafka kafka_sasl mqtt nats influxdb dynalite spark
+# spark (Spark Connect, a JVM: ~20 s, ~600 MB) starts only when named, or
+# with no names when ETL_SERVICES_SPARK=1; `install spark` installs pyspark.
 # Environment: ETL_SERVICES_DIR (state dir, default $HOME/.cache/etl-services/run),
 #   ETL_SERVICES_NODE_DIR (npm prefix for azurite and dynalite, default $HOME/.cache/etl-services/node),
 #   ETL_SERVICES_TIMEOUT (seconds to wait for each server, default 60),
-#   ETL_SERVICES_PYTHON (python with the pip packages, default python3).
+#   ETL_SERVICES_PYTHON (python with the pip packages, default python3),
+#   ETL_SERVICES_SPARK (1: spark is in the default set too),
+#   ETL_SERVICES_SPARK_TIMEOUT (seconds to wait for spark, default 240).
 # See scripts/README.md and shared/SERVICES.md.
 set -euo pipefail
 
 SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 HERE=$(dirname "$SELF")
-ALL=(sshd s3 azurite gcs postgres mariadb kafka kafka_sasl mqtt nats influxdb dynalite)
+ALL=(sshd s3 azurite gcs postgres mariadb kafka kafka_sasl mqtt nats influxdb dynalite spark)
+# What start/run/install do without names: all but the heavy spark, unless asked.
+DEFAULT=(sshd s3 azurite gcs postgres mariadb kafka kafka_sasl mqtt nats influxdb dynalite)
+[ "${ETL_SERVICES_SPARK:-}" = 1 ] && DEFAULT+=(spark)
 STATE=${ETL_SERVICES_DIR:-$HOME/.cache/etl-services/run}
 NODE_DIR=${ETL_SERVICES_NODE_DIR:-$HOME/.cache/etl-services/node}
 TIMEOUT=${ETL_SERVICES_TIMEOUT:-60}
@@ -102,7 +109,9 @@ missing_for() {
         mariadb) { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; } || m+=(mariadb-server)
                  command -v mariadb-admin >/dev/null || m+=(mariadb-client)
                  command -v openssl >/dev/null || m+=(openssl) ;;
+        spark) spark_missing ;;
     esac
+    [ "$1" = spark ] && return 0
     echo "${m[*]:-}"
 }
 
@@ -128,6 +137,7 @@ EOF
 }
 
 cmd_install() {
+    parse_names "$@"
     local need=() p sudo=()
     am_root || sudo=(sudo)
     for p in "${APT_PACKAGES[@]}"; do
@@ -152,7 +162,8 @@ cmd_install() {
     fi
     install_dynalite
     local n m bad=0
-    for n in "${ALL[@]}"; do
+    for n in "${NAMES[@]}"; do [ "$n" = spark ] && install_spark; done
+    for n in "${NAMES[@]}"; do
         m=$(missing_for "$n")
         if [ -n "$m" ]; then say "$n still misses: $m"; bad=1; fi
     done
@@ -716,6 +727,54 @@ start_dynalite() {
     echo "http://$HOST:$port" >"$D/summary"
 }
 
+# ---------------------------------------------------------------- spark
+# Spark Connect 4.3 from the pyspark wheel (its jars include the Connect
+# server), one JVM in local[2] mode on loopback. Heavy: started only when named
+# (or ETL_SERVICES_SPARK=1). Python packages: scripts/requirements-spark.txt.
+
+spark_home() {
+    "$PY" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))' 2>/dev/null
+}
+spark_missing() {
+    local m=() h
+    command -v java >/dev/null || m+=(openjdk-17-jre-headless)
+    h=$(spark_home) || true
+    { [ -n "$h" ] && ls "$h"/jars/spark-connect_*.jar >/dev/null 2>&1; } || m+=(pip:pyspark)
+    echo "${m[*]:-}"
+}
+install_spark() {
+    if ! command -v java >/dev/null; then
+        local sudo=(); am_root || sudo=(sudo)
+        say "apt-get install openjdk-17-jre-headless"
+        "${sudo[@]}" apt-get update -qq
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null
+    fi
+    if [ -n "$(spark_missing)" ] || ! "$PY" -c 'import importlib.metadata as m, sys; sys.exit(m.version("pyspark") != "4.3.0")' 2>/dev/null; then
+        say "pip install -r scripts/requirements-spark.txt (pyspark, ~450 MB)"
+        "$PY" -m pip install -q --disable-pip-version-check -r "$HERE/requirements-spark.txt"
+    fi
+}
+start_spark() {
+    local D=$1 port home
+    port=$(free_ports 1)
+    home=$(spark_home)
+    mkdir -p "$D/tmp" "$D/warehouse"
+    # exec chain spark-submit -> spark-class -> java: the recorded PID is the JVM.
+    spawn spark "$D" env SPARK_HOME="$home" SPARK_LOCAL_IP=$HOST SPARK_LOCAL_DIRS="$D/tmp" \
+        SPARK_CONF_DIR="$D" SPARK_LOG_DIR="$D" \
+        "$home/bin/spark-submit" --class org.apache.spark.sql.connect.service.SparkConnectServer \
+        --master 'local[2]' --driver-memory 512m \
+        --driver-java-options "-Djava.io.tmpdir=$D/tmp -Dderby.system.home=$D" \
+        --conf spark.connect.grpc.binding.address=$HOST --conf spark.connect.grpc.binding.port="$port" \
+        --conf spark.driver.host=$HOST --conf spark.driver.bindAddress=$HOST \
+        --conf spark.ui.enabled=false --conf spark.sql.warehouse.dir="$D/warehouse" \
+        --conf spark.local.dir="$D/tmp" --conf spark.sql.shuffle.partitions=4 \
+        spark-internal
+    TIMEOUT=${ETL_SERVICES_SPARK_TIMEOUT:-240} wait_ready spark tcp_open "$port" || return
+    env_put spark "ETL_TEST_SPARK_REMOTE=sc://$HOST:$port"
+    echo "sc://$HOST:$port" >"$D/summary"
+}
+
 # ---------------------------------------------------------------- commands
 
 lock() {
@@ -783,7 +842,7 @@ parse_names() { # sets NAMES from args (default all)
     NAMES=()
     local n
     for n in "$@"; do is_name "$n" || die "unknown server '$n' (known: ${ALL[*]})"; NAMES+=("$n"); done
-    [ ${#NAMES[@]} -gt 0 ] || NAMES=("${ALL[@]}")
+    [ ${#NAMES[@]} -gt 0 ] || NAMES=("${DEFAULT[@]}")
 }
 
 cmd_start() {
@@ -802,6 +861,7 @@ cmd_start() {
 
 cmd_stop() {
     parse_names "$@"
+    [ $# -gt 0 ] || NAMES=("${ALL[@]}")   # stop everything that runs, spark too
     [ -d "$STATE" ] || return 0
     lock
     local n
@@ -901,7 +961,7 @@ usage() { sed -n '2,18p' "$SELF" | sed 's/^# \{0,1\}//'; }
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
-    install) cmd_install ;;
+    install) cmd_install "$@" ;;
     start) cmd_start "$@" ;;
     stop) cmd_stop "$@" ;;
     status) cmd_status ;;

@@ -11,6 +11,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/etl-target}"
 
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 
+# The Spark Connect server (tests/cli/spark.rs) is heavy: in the default set only when asked.
+export ETL_SERVICES_SPARK="${ETL_SERVICES_SPARK:-1}"
 scripts/services.sh install
 
 cargo fmt --all -- --check

@@ -10,7 +10,8 @@
 //!   → source (locations → frames) → ops (pure frame → frame)
 //!   → sink (files, warehouse, table stores) → stream (kafka, mqtt, nats:
 //!   checkpointed batches in, messages out) → step (inputs → ops → rejects
-//!   → output) → inspect, report (HTML pages) → pipeline.
+//!   → output) → spark (stages on a Spark cluster through Spark Connect)
+//!   → inspect, report (HTML pages) → pipeline.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cleanup;
@@ -30,6 +31,7 @@ pub mod report;
 pub mod runtime;
 pub mod sink;
 pub mod source;
+pub mod spark;
 pub mod step;
 pub mod store;
 pub mod stream;

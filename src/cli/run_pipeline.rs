@@ -97,6 +97,23 @@ pub struct RunPipelineArgs {
     /// Write an HTML run report here: stages on a timeline, rows per stage, reconciliation, gold tables' charts.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+
+    /// Where ingest and ops stages run: here (local) or on a Spark cluster through Spark Connect (spark, with --remote).
+    #[arg(long, value_enum, default_value_t = EngineName::Local)]
+    pub engine: EngineName,
+
+    /// The Spark Connect server for --engine spark: sc://HOST[:PORT][/;token=TOKEN;use_ssl=true]. The token is never printed.
+    #[arg(long, value_name = "URL", env = "SPARK_REMOTE", hide_env_values = true)]
+    pub remote: Option<String>,
+}
+
+/// Execution engines of `run-pipeline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineName {
+    /// In this process (polars).
+    Local,
+    /// On a Spark cluster through Spark Connect.
+    Spark,
 }
 
 /// How `--graph` shows the graph.
@@ -119,10 +136,20 @@ pub fn run(args: RunPipelineArgs, printer: &Printer) -> Result<()> {
             .ok_or_else(|| Error::usage(format!("--var '{v}': write KEY=VALUE")))?;
         vars.insert(k.to_string(), value.to_string());
     }
-    let plan = if args.resume {
-        resumed_plan(&args, vars)?
+    let spark = args.engine == EngineName::Spark;
+    let remote = match (spark, &args.remote) {
+        (true, Some(url)) => Some(etl::spark::Remote::parse(url)?),
+        (true, None) => {
+            return Err(Error::usage(
+                "--engine spark needs --remote sc://HOST:PORT (or SPARK_REMOTE)",
+            ))
+        }
+        (false, _) => None,
+    };
+    let mut plan = if args.resume {
+        resumed_plan(&args, vars, spark)?
     } else {
-        let mut plan = pipeline::load(&args.file, &LoadOptions { vars })?;
+        let mut plan = pipeline::load(&args.file, &LoadOptions { vars, spark })?;
         if let Some(m) = &args.manifest {
             plan.manifest = m.clone();
         }
@@ -144,14 +171,19 @@ pub fn run(args: RunPipelineArgs, printer: &Printer) -> Result<()> {
     }
     if args.check {
         println!(
-            "{}: ok ({} stages: {})",
+            "{}: ok ({} stages: {}){}",
             args.file.display(),
             plan.stages.len(),
             plan.stages
                 .iter()
                 .map(|s| s.name.as_str())
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if spark {
+                "; every input and op has a Spark translation"
+            } else {
+                ""
+            }
         );
         return Ok(());
     }
@@ -164,15 +196,22 @@ pub fn run(args: RunPipelineArgs, printer: &Printer) -> Result<()> {
         print_plan(&plan, &picked);
         return Ok(());
     }
+    if let Some(remote) = &remote {
+        plan.spark = Some(std::sync::Arc::new(etl::spark::Engine::connect(remote)?));
+    }
     let log = RunLog::open(printer, &plan, args.log_file.as_deref())?;
     log.line(
         None,
         "info",
         &format!(
-            "run {} of {} (run_date {})",
+            "run {} of {} (run_date {}){}",
             plan.run_id,
             plan.file.display(),
-            plan.run_date
+            plan.run_date,
+            plan.spark
+                .as_ref()
+                .map(|s| format!(" on Spark at {}", s.shown()))
+                .unwrap_or_default()
         ),
         serde_json::json!({"event": "run-started"}),
     );
@@ -246,8 +285,18 @@ pub fn run(args: RunPipelineArgs, printer: &Printer) -> Result<()> {
 
 /// The plan of the run to continue: loaded again with that run's id and
 /// date, so that every path comes out the same.
-fn resumed_plan(args: &RunPipelineArgs, mut vars: BTreeMap<String, String>) -> Result<Plan> {
-    let first = pipeline::load(&args.file, &LoadOptions { vars: vars.clone() })?;
+fn resumed_plan(
+    args: &RunPipelineArgs,
+    mut vars: BTreeMap<String, String>,
+    spark: bool,
+) -> Result<Plan> {
+    let first = pipeline::load(
+        &args.file,
+        &LoadOptions {
+            vars: vars.clone(),
+            spark,
+        },
+    )?;
     let (path, previous) = pipeline::latest_unfinished(&first, args.manifest.as_deref())?;
     for (key, theirs) in [
         ("run_date", &previous.run_date),
@@ -261,7 +310,7 @@ fn resumed_plan(args: &RunPipelineArgs, mut vars: BTreeMap<String, String>) -> R
         }
         vars.insert(key.to_string(), theirs.clone());
     }
-    let mut plan = pipeline::load(&args.file, &LoadOptions { vars })?;
+    let mut plan = pipeline::load(&args.file, &LoadOptions { vars, spark })?;
     plan.manifest = path;
     Ok(plan)
 }

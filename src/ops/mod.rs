@@ -8,14 +8,21 @@
 
 pub mod checks;
 mod columns;
+mod columns_spark;
 mod nulls;
+mod nulls_spark;
 pub mod predict;
 mod relational;
+mod relational_spark;
 mod rows;
+mod rows_spark;
+pub mod spark;
+mod spark_sql;
 pub mod spec;
 pub mod sql;
 pub mod sql_rewrite;
 mod text;
+mod text_spark;
 
 use polars::prelude::*;
 

@@ -108,6 +108,9 @@ pub struct StageRecord {
     pub rows_removed_by_ops: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `--engine spark`: the ids of the Spark Connect operations the stage ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spark_operations: Vec<String>,
 }
 
 /// One try at a stage.
@@ -181,6 +184,7 @@ impl StageRecord {
             rows_rejected: 0,
             rows_removed_by_ops: 0,
             error: None,
+            spark_operations: Vec::new(),
         }
     }
 }

@@ -12,6 +12,7 @@ mod expand;
 pub mod graph;
 mod lock;
 pub mod manifest;
+mod on_spark;
 mod orchestration;
 mod plan;
 mod problems;

@@ -21,6 +21,8 @@ pub struct Plan {
     pub manifest: PathBuf,
     pub lock: PathBuf,
     pub stages: Vec<Stage>,
+    /// `--engine spark`: ingest and ops stages run on this Spark cluster.
+    pub spark: Option<std::sync::Arc<crate::spark::Engine>>,
 }
 
 #[derive(Debug, Clone)]

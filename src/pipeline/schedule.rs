@@ -114,7 +114,7 @@ impl Schedule<'_> {
                         break;
                     }
                     self.observer.stage_started(stage);
-                    let spawned = spawn(i, stage, &self.rows, &stop, &tx);
+                    let spawned = spawn(i, stage, plan.spark.clone(), &self.rows, &stop, &tx);
                     if let Err(e) = spawned {
                         m.stages[i].status = StageStatus::Failed;
                         m.stages[i].error = Some(e.message.clone());
@@ -311,6 +311,7 @@ fn shown(d: Duration) -> String {
 fn spawn(
     index: usize,
     stage: &Stage,
+    spark: Option<Arc<crate::spark::Engine>>,
     rows: &BTreeMap<String, u64>,
     stop: &Arc<AtomicBool>,
     tx: &Sender<Event>,
@@ -319,7 +320,7 @@ fn spawn(
     let (stage, rows, stop, tx) = (stage.clone(), rows.clone(), stop.clone(), tx.clone());
     std::thread::Builder::new()
         .name(format!("stage {name}"))
-        .spawn(move || work(index, &stage, rows, &stop, &tx))
+        .spawn(move || work(index, &stage, spark.as_deref(), rows, &stop, &tx))
         .map(|_| ())
         .map_err(|e| Error::io(format!("stage '{name}': cannot start a thread: {e}")))
 }
@@ -329,6 +330,7 @@ fn spawn(
 fn work(
     index: usize,
     stage: &Stage,
+    spark: Option<&crate::spark::Engine>,
     rows: BTreeMap<String, u64>,
     stop: &AtomicBool,
     tx: &Sender<Event>,
@@ -344,8 +346,11 @@ fn work(
         });
         let mut record = StageRecord::new(&stage.name, stage.action.kind(), StageStatus::Failed);
         let mut rows_now = rows.clone();
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            run_stage(stage, &mut record, &mut rows_now)
+        let outcome = catch_unwind(AssertUnwindSafe(|| match spark {
+            Some(spark) => {
+                super::on_spark::run_stage(spark, stage, &mut record, &mut rows_now, run_stage)
+            }
+            None => run_stage(stage, &mut record, &mut rows_now),
         }))
         .unwrap_or_else(|panic| Err(panicked(panic)));
         release_freed_memory();

@@ -20,6 +20,8 @@ use super::stage::{dataset, StageCtx, Writers};
 pub struct LoadOptions {
     /// `--var KEY=VALUE`.
     pub vars: BTreeMap<String, String>,
+    /// `--engine spark`: also report every op or input without a Spark translation.
+    pub spark: bool,
 }
 
 /// Reads and validates a pipeline file.
@@ -216,6 +218,11 @@ pub(super) fn parse(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan>
         };
         let stage = ctx.stage(i, &writers, &mut names);
         let needs = std::mem::take(&mut ctx.declared);
+        if opts.spark {
+            stage
+                .iter()
+                .for_each(|s| super::on_spark::check(s, &at, &mut problems));
+        }
         // A stage with problems still counts as writing its output, so that
         // later stages are not blamed for it.
         let stage_name = raw.get("name").and_then(|v| v.as_str()).unwrap_or("?");
@@ -270,6 +277,7 @@ pub(super) fn parse(text: &str, file: &Path, opts: &LoadOptions) -> Result<Plan>
         run_date: date.to_string(),
         run_id,
         stages,
+        spark: None,
     })
 }
 

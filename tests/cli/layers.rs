@@ -23,6 +23,7 @@ const TIERS: &[&[&str]] = &[
     &["sink"],
     &["stream"],
     &["step"],
+    &["spark"],
     &["inspect", "report"],
     &["pipeline"],
     &["cli"],

@@ -34,6 +34,7 @@ mod secrets;
 mod sftp_commit;
 mod sink_dynamodb;
 mod sink_influx;
+mod spark;
 mod ssh_host_keys;
 mod stream_kafka;
 mod stream_kafka_security;
