@@ -2,6 +2,7 @@
 //! IPC stream or any format), folders of part files.
 
 pub mod file;
+mod partition_files;
 pub mod persist;
 pub mod warehouse;
 pub mod writers;
