@@ -15,15 +15,28 @@ pub enum Problem {
     /// The first character is not `[`.
     NotArray,
     /// The input ends inside the array.
-    Unclosed { line: u64 },
+    Unclosed {
+        line: u64,
+    },
     /// Something other than whitespace follows the closing `]`.
-    Trailing { line: u64 },
+    Trailing {
+        line: u64,
+    },
     /// A `]` or `}` that closes nothing, or a closer of the wrong kind.
-    Unbalanced { line: u64 },
+    Unbalanced {
+        line: u64,
+    },
     /// A missing or doubled `,` between elements.
-    Malformed { line: u64 },
-    TooDeep { line: u64, limit: usize },
-    RowTooBig { line: u64 },
+    Malformed {
+        line: u64,
+    },
+    TooDeep {
+        line: u64,
+        limit: usize,
+    },
+    RowTooBig {
+        line: u64,
+    },
     Io(std::io::Error),
 }
 
@@ -263,7 +276,8 @@ mod tests {
     #[test]
     fn one_line_per_element_whatever_the_layout() {
         assert_eq!(
-            lines("\u{feff} [\n {\"a\": 1,\n  \"b\": [1, 2]},\r\n{\"a\":\"x]\\\"},\"}\n]\n").unwrap(),
+            lines("\u{feff} [\n {\"a\": 1,\n  \"b\": [1, 2]},\r\n{\"a\":\"x]\\\"},\"}\n]\n")
+                .unwrap(),
             "{\"a\": 1,   \"b\": [1, 2]}\n{\"a\":\"x]\\\"},\"}\n"
         );
         assert_eq!(lines("[]").unwrap(), "");
@@ -274,11 +288,16 @@ mod tests {
     fn broken_arrays_are_named() {
         assert!(lines("{\"a\":1}").unwrap_err().contains("not a JSON array"));
         assert!(lines("").unwrap_err().contains("not a JSON array"));
-        assert!(lines("[{\"a\":1},\n{\"a\"").unwrap_err().contains("line 2: the JSON array is never closed"));
+        assert!(lines("[{\"a\":1},\n{\"a\"")
+            .unwrap_err()
+            .contains("line 2: the JSON array is never closed"));
         assert!(lines("[{\"a\":1}] x").unwrap_err().contains("text after"));
         assert!(lines("[{\"a\":1]]").unwrap_err().contains("closes nothing"));
         for bad in ["[1,,2]", "[{}{}]", "[1,]", "[,1]"] {
-            assert!(lines(bad).unwrap_err().contains("expected one ','"), "{bad}");
+            assert!(
+                lines(bad).unwrap_err().contains("expected one ','"),
+                "{bad}"
+            );
         }
         let deep = format!("[{}1{}]", "[".repeat(80), "]".repeat(80));
         assert!(lines(&deep).unwrap_err().contains("more than 64 levels"));
@@ -287,7 +306,13 @@ mod tests {
     #[test]
     fn stops_after_the_rows_asked_for() {
         let mut out = Vec::new();
-        let n = to_lines(&b"[{\"a\":1},{\"a\":2},{\"a\":3}"[..], &mut out, 64, Some(2)).unwrap();
+        let n = to_lines(
+            &b"[{\"a\":1},{\"a\":2},{\"a\":3}"[..],
+            &mut out,
+            64,
+            Some(2),
+        )
+        .unwrap();
         assert_eq!((n, out.as_slice()), (2, &b"{\"a\":1}\n{\"a\":2}\n"[..]));
     }
 }

@@ -218,7 +218,8 @@ mod tests {
     #[test]
     fn partitions_past_the_open_file_cap_continue_in_new_part_files() {
         let dir = tempfile::tempdir().unwrap();
-        let mut files = PartitionFiles::new(dir.path(), "r", &["k".into()], crate::format::Codec::Snappy);
+        let mut files =
+            PartitionFiles::new(dir.path(), "r", &["k".into()], crate::format::Codec::Snappy);
         files.limits = Limits {
             row_group: 2,
             pending_budget: 1 << 20,

@@ -157,12 +157,8 @@ fn write_staged(frame: Frame, staging: &Path, partition_by: &[String], run: &str
     }
     // One pass: each batch's rows go to their partition's file.
     let (stream, guard) = frame.into_batches()?;
-    let mut files = super::partition_files::PartitionFiles::new(
-        staging,
-        run,
-        partition_by,
-        parquet.codec,
-    );
+    let mut files =
+        super::partition_files::PartitionFiles::new(staging, run, partition_by, parquet.codec);
     let folder = |group: &DataFrame| -> Result<PathBuf> {
         let mut parts = PathBuf::new();
         for name in partition_by {

@@ -124,7 +124,14 @@ fn naming_a_bad_value_in_a_big_csv_streams_the_file() {
     let r = run_limited(
         ADDRESS_SPACE,
         dir.path(),
-        &["head", "-n", "3", "--schema", "qty:int", input.to_str().unwrap()],
+        &[
+            "head",
+            "-n",
+            "3",
+            "--schema",
+            "qty:int",
+            input.to_str().unwrap(),
+        ],
     );
     std::fs::remove_file(&input).unwrap();
     assert_eq!(r.code, 1, "{}", r.stderr);
@@ -175,7 +182,15 @@ const FILE_SIZE: &str = "--fsize=64000000";
 /// `members` concatenated copies of `body` compressed with `tool`, after
 /// `first` compressed alike: a valid stream (gzip, zstd, bzip2 and xz all
 /// read concatenated members) of little size that decompresses to a lot.
-fn compressed_repeats(dir: &Path, name: &str, tool: &str, first: &str, body: &str, last: &str, members: usize) -> std::path::PathBuf {
+fn compressed_repeats(
+    dir: &Path,
+    name: &str,
+    tool: &str,
+    first: &str,
+    body: &str,
+    last: &str,
+    members: usize,
+) -> std::path::PathBuf {
     let pack = |text: &str| -> Vec<u8> {
         let mut child = std::process::Command::new(tool)
             .args(["-c", "-9"])
@@ -221,9 +236,27 @@ fn head_of_a_compressed_text_file_reads_only_its_start() {
     let json_rows = "{\"id\":1,\"name\":\"name 1\"}\n".repeat(100_000);
     let array_rows = json_rows.replace('\n', ",\n");
     let cases = [
-        ("gzip", "big.csv.gz", "id,name\n0,first\n", csv_rows.as_str(), ""),
-        ("zstd", "big.csv.zst", "id,name\n0,first\n", csv_rows.as_str(), ""),
-        ("gzip", "big.ndjson.gz", "{\"id\":0,\"name\":\"first\"}\n", json_rows.as_str(), ""),
+        (
+            "gzip",
+            "big.csv.gz",
+            "id,name\n0,first\n",
+            csv_rows.as_str(),
+            "",
+        ),
+        (
+            "zstd",
+            "big.csv.zst",
+            "id,name\n0,first\n",
+            csv_rows.as_str(),
+            "",
+        ),
+        (
+            "gzip",
+            "big.ndjson.gz",
+            "{\"id\":0,\"name\":\"first\"}\n",
+            json_rows.as_str(),
+            "",
+        ),
         (
             "gzip",
             "big.json.gz",
@@ -243,7 +276,11 @@ fn head_of_a_compressed_text_file_reads_only_its_start() {
         );
         assert_eq!(r.code, 0, "{name}: {}", r.stderr);
         assert_eq!(r.stdout, "id,name\n0,first\n1,name 1\n1,name 1\n", "{name}");
-        assert_eq!(files_under(&scratch), Vec::<String>::new(), "{name}: scratch left");
+        assert_eq!(
+            files_under(&scratch),
+            Vec::<String>::new(),
+            "{name}: scratch left"
+        );
     }
 }
 
@@ -291,7 +328,11 @@ fn a_partitioned_load_is_one_pass_without_a_spool() {
         ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("wrote {rows} rows")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("wrote {rows} rows")),
+        "{}",
+        r.stderr
+    );
     let table = wh.join("db/sales");
     let folders: Vec<String> = std::fs::read_dir(&table)
         .unwrap()
@@ -303,10 +344,21 @@ fn a_partitioned_load_is_one_pass_without_a_spool() {
     // Every partition holds its share of the rows, read back from disk.
     for (folder, expected) in [
         ("city=city7", rows / 52 + u64::from(rows % 52 > 7)),
-        ("city=__HIVE_DEFAULT_PARTITION__", rows / 52 + u64::from(rows % 52 > 50)),
-        ("city=%5F_HIVE_DEFAULT_PARTITION__", rows / 52 + u64::from(rows % 52 > 51)),
+        (
+            "city=__HIVE_DEFAULT_PARTITION__",
+            rows / 52 + u64::from(rows % 52 > 50),
+        ),
+        (
+            "city=%5F_HIVE_DEFAULT_PARTITION__",
+            rows / 52 + u64::from(rows % 52 > 51),
+        ),
     ] {
-        let r = ok(&["ingest", table.join(folder).to_str().unwrap(), "--to", "csv"]);
+        let r = ok(&[
+            "ingest",
+            table.join(folder).to_str().unwrap(),
+            "--to",
+            "csv",
+        ]);
         assert_eq!(r.stdout.lines().count() as u64 - 1, expected, "{folder}");
     }
     assert_eq!(files_under(&scratch), Vec::<String>::new(), "scratch left");
@@ -325,16 +377,29 @@ fn a_big_json_array_reads_in_bounded_memory() {
     let rows = 1_000_000u64;
     write_lines(&input, "[\n", rows, |i| {
         let sep = if i + 1 == rows { "\n]\n" } else { ",\n" };
-        format!("{{\"id\":{i},\"name\":\"row {}\",\"v\":{}.5}}{sep}", i % 100, i % 7)
+        format!(
+            "{{\"id\":{i},\"name\":\"row {}\",\"v\":{}.5}}{sep}",
+            i % 100,
+            i % 7
+        )
     });
     let out = dir.path().join("out.parquet");
     let (r, peak_kb) = run_measured(
         "--as=4000000000",
         dir.path(),
-        &["ingest", input.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        &[
+            "ingest",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("wrote {rows} rows")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("wrote {rows} rows")),
+        "{}",
+        r.stderr
+    );
     assert!(peak_kb < 400_000, "peak resident memory {peak_kb} KB");
     let r = ok(&["inspect", out.to_str().unwrap(), "--json", "--no-stats"]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
@@ -351,7 +416,8 @@ fn a_json_row_over_the_limit_fails_clearly() {
     let dir = tempdir();
     let input = dir.path().join("huge_row.json");
     let mut w = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
-    w.write_all(b"[{\"id\":1,\"text\":\"short\"},\n{\"id\":2,\"text\":\"").unwrap();
+    w.write_all(b"[{\"id\":1,\"text\":\"short\"},\n{\"id\":2,\"text\":\"")
+        .unwrap();
     let block = "x".repeat(1 << 20);
     for _ in 0..70 {
         w.write_all(block.as_bytes()).unwrap();
@@ -363,11 +429,17 @@ fn a_json_row_over_the_limit_fails_clearly() {
     let r = run_limited(
         ADDRESS_SPACE,
         dir.path(),
-        &["ingest", input.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        &[
+            "ingest",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        r.stderr.contains("huge_row.json: line 2: one element of the JSON array is over 64 MiB"),
+        r.stderr
+            .contains("huge_row.json: line 2: one element of the JSON array is over 64 MiB"),
         "{}",
         r.stderr
     );

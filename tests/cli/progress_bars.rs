@@ -105,16 +105,29 @@ fn a_long_ingest_draws_a_bar_on_a_terminal_and_nothing_in_a_pipe() {
         .success());
     let started = Instant::now();
     let mut bars = Vec::new();
-    let last = loop {
+    // Screens sampled while etl ran, and how many of them showed a bar.
+    let (mut samples, mut with_bar) = (0usize, 0usize);
+    let (last, code) = loop {
         let screen = term.screen();
-        if let Some(line) = screen
+        let bar = screen
             .lines()
-            .find(|l| l.contains("reading") && l.contains("eta"))
-        {
+            .find(|l| l.contains("big.csv [") && l.contains("eta"));
+        if started.elapsed() > Duration::from_secs(2) {
+            samples += 1;
+            with_bar += usize::from(bar.is_some());
+        }
+        if let Some(line) = bar {
             bars.push(line.to_string());
         }
-        if screen.contains("etl-exit-") {
-            break screen;
+        // The exit line, not the typed command that holds `etl-exit-$?`.
+        let exit = screen.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("etl-exit-")
+                .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_string)
+        });
+        if let Some(code) = exit {
+            break (screen, code);
         }
         assert!(
             started.elapsed() < Duration::from_secs(300),
@@ -122,8 +135,22 @@ fn a_long_ingest_draws_a_bar_on_a_terminal_and_nothing_in_a_pipe() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(last.contains("etl-exit-0"), "{last}");
-    assert!(!bars.is_empty(), "no progress bar was drawn; last screen:\n{last}");
+    assert_eq!(code, "0", "{last}");
+    assert!(
+        !bars.is_empty(),
+        "no progress bar was drawn; last screen:\n{last}"
+    );
+    // A bar for the whole run, not only the first pass over the file: the
+    // check ("checking"), then polars' read and write ("reading").
+    assert!(
+        bars.iter().any(|b| b.starts_with("checking "))
+            && bars.iter().any(|b| b.starts_with("reading ")),
+        "{bars:?}"
+    );
+    assert!(
+        with_bar * 10 >= samples * 8,
+        "a bar on {with_bar} of {samples} screens: {bars:?}"
+    );
     // The bar shows bytes done of the total, a rate and an ETA.
     let bar = bars.last().unwrap();
     assert!(
