@@ -215,8 +215,10 @@ pub struct Enough {
 
 /// Reads the whole input once: decodes it, checks every record's shape and
 /// writes a normalised copy only when the bytes must change.
-/// With `enough`, a plain UTF-8 file is checked only until that many records
-/// are seen: `etl head` on a multi-GB file reads only its start.
+/// With `enough`, only the start is read: a plain UTF-8 file is checked
+/// until `checked` records are seen, and a copy (decompressed, transcoded)
+/// holds `copied` records: `etl head` of a multi-GB file, or of a small gzip
+/// that expands to one, reads only its start.
 /// Blank lines are not records: a file holding some is copied without them
 /// (polars would read each as a row of nulls).
 pub fn prepare_csv(
