@@ -42,6 +42,8 @@ fn run_limited(limit: &str, tmp: &Path, args: &[&str]) -> Run {
 
 /// Like [`run_limited`], also giving etl's peak resident memory in KB (from
 /// wait4's rusage: prlimit execs etl in the same process).
+// The child is reaped by wait4 below, which also gives its rusage.
+#[allow(clippy::zombie_processes)]
 fn run_measured(limit: &str, tmp: &Path, args: &[&str]) -> (Run, u64) {
     use std::io::Read;
     let mut child = std::process::Command::new("prlimit")
