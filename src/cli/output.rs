@@ -69,6 +69,7 @@ impl Printer {
 
 /// Prints a table as text on stdout, sized to the terminal.
 pub fn print_table(df: &DataFrame) -> etl::Result<()> {
+    etl::progress::finish();
     let mut out = std::io::stdout().lock();
     writeln!(out, "{df}")?;
     Ok(())
@@ -109,6 +110,7 @@ pub fn preview(mut frame: Frame, rows: usize) -> etl::Result<()> {
     let known_rows = frame.rows;
     let head = frame.limit(rows);
     let df = collect(head)?;
+    etl::progress::finish();
     let mut out = std::io::stdout().lock();
     let shape = match known_rows {
         Some(n) => format!("{n} rows × {} columns", schema.len()),

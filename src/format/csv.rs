@@ -107,7 +107,14 @@ pub fn scan(
         encoding,
     };
     let header = first_record(&src, &dialect)?;
-    let enough = limit.map(|n| n as u64 + u64::from(opts.has_header));
+    // With a row limit only the start is read: the rows asked for are
+    // checked; a copy also holds those types are inferred from (None: every
+    // row, so the whole file).
+    let header_rows = u64::from(opts.has_header);
+    let enough = limit.map(|n| text_input::Enough {
+        checked: n as u64 + header_rows,
+        copied: infer_rows.map(|infer| n.max(infer) as u64 + header_rows),
+    });
     let prepared = text_input::prepare_csv(&src, &dialect, &header, enough)?;
     if prepared.records == 0 {
         return Err(Error::data(format!(
@@ -272,9 +279,19 @@ pub fn explain_parse_error(
         }
         true
     };
-    let bytes = std::fs::read(scan_path).ok()?;
-    let _ = scanner.feed(&bytes, None, &mut look);
-    let _ = scanner.finish(&mut look);
+    // Streamed in chunks: naming a bad value at the end of a multi-GB file
+    // must not hold the file in memory.
+    let mut file = std::fs::File::open(scan_path).ok()?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut go_on = true;
+    while go_on {
+        let n = text_input::read_full(&mut file, &mut buf).ok()?;
+        if n == 0 {
+            let _ = scanner.finish(&mut look);
+            break;
+        }
+        go_on = scanner.feed(&buf[..n], None, &mut look).unwrap_or(false);
+    }
     let place = match found_line {
         Some(line) => format!("line {line}, column '{column}'"),
         None => format!("column '{column}'"),

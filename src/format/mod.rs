@@ -8,6 +8,7 @@ pub mod csv_scan;
 pub mod excel;
 pub mod ipc;
 pub mod json;
+pub mod json_array;
 pub mod json_depth;
 mod options;
 pub mod orc;

@@ -203,17 +203,29 @@ pub struct TextSource<'a> {
 
 const CHUNK: usize = 1 << 20;
 
+/// How much of an input a row limit needs read, in records (the header
+/// included).
+#[derive(Debug, Clone, Copy)]
+pub struct Enough {
+    /// Records checked when the file is used as it is.
+    pub checked: u64,
+    /// Records a copy holds (`None`: all); at least `checked`.
+    pub copied: Option<u64>,
+}
+
 /// Reads the whole input once: decodes it, checks every record's shape and
 /// writes a normalised copy only when the bytes must change.
-/// With `enough`, a plain UTF-8 file is checked only until that many records
-/// are seen: `etl head` on a multi-GB file reads only its start.
+/// With `enough`, only the start is read: a plain UTF-8 file is checked
+/// until `checked` records are seen, and a copy (decompressed, transcoded)
+/// holds `copied` records: `etl head` of a multi-GB file, or of a small gzip
+/// that expands to one, reads only its start.
 /// Blank lines are not records: a file holding some is copied without them
 /// (polars would read each as a row of nulls).
 pub fn prepare_csv(
     src: &TextSource<'_>,
     dialect: &Dialect,
     header: &[String],
-    enough: Option<u64>,
+    enough: Option<Enough>,
 ) -> Result<PreparedText> {
     match prepare(src, dialect, header, enough, false)? {
         Prepared::Done(p) => Ok(p),
@@ -235,7 +247,7 @@ fn prepare(
     src: &TextSource<'_>,
     dialect: &Dialect,
     header: &[String],
-    enough: Option<u64>,
+    enough: Option<Enough>,
     force_copy: bool,
 ) -> Result<Prepared> {
     let shown = src.path.display().to_string();
@@ -244,7 +256,7 @@ fn prepare(
     let mut scanner = Scanner::new(dialect.clone(), false);
     let utf8 = src.encoding == encoding_rs::UTF_8;
     let copy = force_copy || src.codec != Codec::None || !utf8 || scanner.rewrites();
-    let mut reader = decoder(file, src.codec)?;
+    let mut reader = decoder(Counting::new(file), src.codec)?;
     let mut transcoder = (!utf8).then(|| src.encoding.new_decoder_with_bom_removal());
     let (mut out, temp) = if copy {
         let p = crate::cleanup::scratch_file("text", ".csv")?.into_temp_path();
@@ -256,12 +268,12 @@ fn prepare(
     let mut buf = vec![0u8; CHUNK];
     let mut utf8_buf = Vec::with_capacity(CHUNK * 3);
     let mut first = true;
-    let mut done = 0u64;
-    crate::progress::start(&format!("reading {shown}"), Some(bytes));
-    // Stops the pass once `enough` records are checked (never when copying:
-    // the copy must be whole).
-    let stop_after = if copy { None } else { enough };
+    crate::progress::start(&format!("checking {shown}"), Some(bytes));
+    // Stops the pass once `enough` records are checked; a copy then holds
+    // only those (`etl head` on a gzip reads its start, not all of it).
+    let stop_after = enough.and_then(|e| if copy { e.copied } else { Some(e.checked) });
     let mut seen = 0u64;
+    let mut complete = true;
     let mut skip = |_: u64, _: &[Vec<u8>]| {
         seen += 1;
         stop_after.is_none_or(|n| seen < n)
@@ -277,8 +289,6 @@ fn prepare(
             ))
         })?;
         let last = n == 0;
-        done += n as u64;
-        crate::progress::bytes(done.min(bytes));
         let mut chunk: &[u8] = &buf[..n];
         if let Some(dec) = transcoder.as_mut() {
             utf8_buf.clear();
@@ -296,22 +306,15 @@ fn prepare(
             break;
         }
         if !go_on {
-            crate::progress::finish();
-            if scanner.blank_lines() > 0 {
-                return Ok(Prepared::HasBlankLines);
-            }
-            let records = scanner.records();
-            let path = src.path.to_path_buf();
-            return Ok(Prepared::Done(PreparedText {
-                path,
-                temp: None,
-                records,
-                complete: false,
-                bytes,
-            }));
+            complete = false;
+            break;
         }
     }
-    let records = scanner.finish(&mut skip).map_err(fail)?;
+    let records = if complete {
+        scanner.finish(&mut skip).map_err(fail)?
+    } else {
+        scanner.records()
+    };
     crate::progress::finish();
     if !copy && scanner.blank_lines() > 0 {
         return Ok(Prepared::HasBlankLines);
@@ -330,13 +333,13 @@ fn prepare(
         path,
         temp,
         records,
-        complete: true,
+        complete,
         bytes,
     }))
 }
 
 /// Reads until `buf` is full or the input ends (decoders return short reads).
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match r.read(&mut buf[filled..]) {
@@ -349,21 +352,73 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// Decodes a whole (small) text input into a UTF-8 temporary file, for
-/// formats parsed without the CSV scanner (JSON with compression).
-pub fn decompress_to_temp(path: &Path, codec: Codec) -> Result<tempfile::TempPath> {
-    let file = File::open(path)?;
-    let mut reader = decoder(file, codec)?;
-    let p = crate::cleanup::scratch_file("text", "")?.into_temp_path();
-    let mut w = BufWriter::new(File::create(&p)?);
-    std::io::copy(&mut reader, &mut w).map_err(|e| {
-        Error::data(format!(
-            "{}: cannot decompress {codec} data ({e})",
-            path.display()
-        ))
-    })?;
+/// Decompresses JSON lines into a temporary file; with `max_lines`, only
+/// that many lines (a prefix is all `etl head` needs).
+pub fn decompress_lines_to_temp(
+    path: &Path,
+    codec: Codec,
+    max_lines: Option<u64>,
+) -> Result<tempfile::TempPath> {
+    let shown = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::from(e).context(&shown))?;
+    let size = file.metadata().map(|m| m.len()).ok();
+    let mut reader = decoder(Counting::new(file), codec)?;
+    let p = crate::cleanup::scratch_file("text", ".ndjson")?.into_temp_path();
+    let mut w = BufWriter::with_capacity(CHUNK, File::create(&p)?);
+    let mut buf = vec![0u8; CHUNK];
+    let mut lines = 0u64;
+    crate::progress::start(&format!("reading {shown}"), size);
+    loop {
+        let n = read_full(&mut reader, &mut buf).map_err(|e| {
+            crate::progress::finish();
+            Error::data(format!(
+                "{shown}: cannot decompress {codec} data ({})",
+                crate::error::io_message(&e)
+            ))
+        })?;
+        if n == 0 {
+            break;
+        }
+        let mut take = n;
+        if let Some(max) = max_lines {
+            for at in memchr::memchr_iter(b'\n', &buf[..n]) {
+                lines += 1;
+                if lines >= max {
+                    take = at + 1;
+                    break;
+                }
+            }
+        }
+        w.write_all(&buf[..take])?;
+        if take < n || max_lines.is_some_and(|m| lines >= m) {
+            break;
+        }
+    }
+    crate::progress::finish();
     w.flush()?;
     Ok(p)
+}
+
+/// Reports the bytes read through it as progress (of the file on disk,
+/// before decompression).
+pub struct Counting<R> {
+    inner: R,
+    done: u64,
+}
+
+impl<R> Counting<R> {
+    pub fn new(inner: R) -> Self {
+        Counting { inner, done: 0 }
+    }
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        crate::progress::bytes(self.done);
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod backoff;
 pub mod dynamodb;
 pub mod file;
 pub mod influx;
+mod partition_files;
 pub mod persist;
 pub mod warehouse;
 pub mod writers;

@@ -156,43 +156,23 @@ fn write_staged(frame: Frame, staging: &Path, partition_by: &[String], run: &str
         )?;
         return Ok(rows);
     }
-    // Spool once (the input may be a CSV or a stream), then one pass per partition.
-    let spool = crate::cleanup::scratch_file("persist", ".arrow")?;
-    std::fs::remove_file(&spool).ok();
-    super::file::write_file(frame, &spool, &WriteOptions::new(Format::Ipc))?;
-    let scan = || crate::format::ipc::scan_file(&spool);
-    let keys: Vec<Expr> = partition_by.iter().map(|c| col(c.as_str())).collect();
-    let values = scan()?
-        .select(keys)
-        .unique_stable(None, UniqueKeepStrategy::First)
-        .collect()?;
-    let mut total = 0;
-    for i in 0..values.height() {
-        let mut filter = lit(true);
+    // One pass: each batch's rows go to their partition's file.
+    let (stream, guard) = frame.into_batches()?;
+    let mut files =
+        super::partition_files::PartitionFiles::new(staging, run, partition_by, parquet.codec);
+    let folder = |group: &DataFrame| -> Result<PathBuf> {
         let mut parts = PathBuf::new();
         for name in partition_by {
-            let v = values.column(name)?.get(i)?;
-            let c = col(name.as_str());
-            filter = filter.and(if v.is_null() {
-                c.is_null()
-            } else {
-                c.eq(lit(Scalar::new(
-                    values.column(name)?.dtype().clone(),
-                    v.clone().into_static(),
-                )))
-            });
+            let v = group.column(name)?.get(0)?;
             parts.push(format!("{name}={}", partition_dir_value(&v)));
         }
-        let lf = scan()?.filter(filter).drop(cols(partition_by.to_vec()));
-        let dir = staging.join(&parts);
-        std::fs::create_dir_all(&dir)?;
-        total += super::file::write_file(
-            Frame::lazy(lf),
-            &dir.join(format!("part-{run}-00000.parquet")),
-            &parquet,
-        )?;
+        Ok(parts)
+    };
+    for batch in stream.batches {
+        let df = batch.map_err(|e| guard.explain(e))?;
+        files.write(&df, &folder)?;
     }
-    Ok(total)
+    files.finish()
 }
 
 /// Hive's folder name for a null partition value.

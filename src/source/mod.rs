@@ -88,6 +88,18 @@ pub fn open(locations: &[Location], opts: &ReadOptions, prov: &Provenance) -> Re
         frame = add_source_column(frame, prov, &shown)?;
         frames.push((shown, frame));
     }
+    // The plan reads the files when it runs, later: until then, the bytes
+    // the process reads stand for its progress.
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(&f.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let label = match frames.as_slice() {
+        [(shown, _)] => format!("reading {shown}"),
+        many => format!("reading {} files", many.len()),
+    };
+    crate::progress::start_reads(&label, total);
     if frames.len() == 1 {
         return Ok(frames.pop().unwrap().1);
     }
@@ -222,24 +234,27 @@ pub fn open_file(path: &Path, opts: &ReadOptions) -> Result<Frame> {
                 shown.clone(),
             )?)
         }
-        Format::Ndjson | Format::Json => {
+        Format::Json => {
+            let (lf, temp, rows) =
+                format::json::read_array(path, codec, schema, opts.infer_rows, opts.row_limit)?;
+            let frame = Frame::lazy(lf).with_temp(temp);
+            match rows {
+                Some(n) => frame.with_rows(n),
+                None => frame,
+            }
+        }
+        Format::Ndjson => {
             let (read_path, temp) = if codec == format::Codec::None {
                 (path.to_path_buf(), None)
             } else {
-                let t = format::text_input::decompress_to_temp(path, codec)?;
+                let enough = format::json::rows_needed(opts.row_limit, opts.infer_rows);
+                let t = format::text_input::decompress_lines_to_temp(path, codec, enough)?;
                 (t.to_path_buf(), Some(t))
             };
-            let mut frame = if fmt == Format::Json {
-                Frame::from_df(
-                    format::json::read_array(&read_path, schema, opts.infer_rows)
-                        .map_err(|e| rename(e, &read_path, &shown))?,
-                )
-            } else {
-                Frame::lazy(
-                    format::json::scan_lines(&read_path, schema, opts.infer_rows)
-                        .map_err(|e| rename(e, &read_path, &shown))?,
-                )
-            };
+            let mut frame = Frame::lazy(
+                format::json::scan_lines(&read_path, schema, opts.infer_rows)
+                    .map_err(|e| rename(e, &read_path, &shown))?,
+            );
             if let Some(t) = temp {
                 frame = frame.with_temp(t);
             }

@@ -1,6 +1,7 @@
 //! CLI integration tests: they run the real `etl` binary against the
 //! committed fixtures. One file per subcommand.
 
+mod bounded_inputs;
 mod clean;
 mod common;
 mod db_tls;
@@ -27,6 +28,7 @@ mod pipeline_read;
 mod pipeline_resume;
 mod pipeline_runs;
 mod pipes;
+mod progress_bars;
 mod remote;
 mod report;
 mod run_pipeline;

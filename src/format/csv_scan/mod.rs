@@ -169,7 +169,7 @@ impl Scanner {
                             self.fields = delimiters + 1;
                             self.line += 1;
                             if !self.end_record(on_record)? {
-                                return Ok(false);
+                                return stop(out, &chunk[emitted..i + len + 1]);
                             }
                             i += len + 1;
                             continue;
@@ -224,7 +224,7 @@ impl Scanner {
                     } else if b == b'\n' {
                         self.line += 1;
                         if !self.end_record(on_record)? {
-                            return Ok(false);
+                            return stop(out, &chunk[emitted..i]);
                         }
                     } else if self.state == State::FieldStart {
                         self.field_start(b, has_quote, quote);
@@ -273,7 +273,7 @@ impl Scanner {
                     } else if b == b'\n' {
                         self.line += 1;
                         if !self.end_record(on_record)? {
-                            return Ok(false);
+                            return stop(out, &chunk[emitted..i]);
                         }
                     } else if b != b'\r' {
                         // Text after a closing quote: keep it, as lenient readers do.
@@ -415,6 +415,16 @@ impl Scanner {
         self.utf8_carry = saved;
         r
     }
+}
+
+/// Stopping after a record: the output gets the text up to its end, so a
+/// copy that stops early holds whole records.
+fn stop(out: Option<&mut dyn Write>, rest: &[u8]) -> Result<bool, ScanProblem> {
+    if let Some(o) = out {
+        o.write_all(rest)
+            .map_err(|_| ScanProblem::NulByte { line: 0 })?;
+    }
+    Ok(false)
 }
 
 /// The delimiters in a line, or `None` when it holds a quote character
