@@ -109,7 +109,7 @@ pub struct StageRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `--engine spark`: the ids of the Spark Connect operations the stage ran.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spark_operations: Vec<String>,
 }
 
