@@ -38,6 +38,9 @@ pub fn latest_unfinished(plan: &Plan, manifest: Option<&Path>) -> Result<(PathBu
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
+            // A manifest this etl cannot read is named when nothing else is found,
+            // instead of passing silently for "no earlier run".
+            let mut unreadable: Vec<String> = Vec::new();
             let mut found: Vec<(chrono::DateTime<chrono::FixedOffset>, PathBuf, Manifest)> =
                 std::fs::read_dir(dir)
                     .map(|d| {
@@ -48,7 +51,9 @@ pub fn latest_unfinished(plan: &Plan, manifest: Option<&Path>) -> Result<(PathBu
                     .into_iter()
                     .filter(|p| p.extension().is_some_and(|e| e == "json"))
                     .filter_map(|p| {
-                        let m = Manifest::load(&p).ok()?;
+                        let m = Manifest::load(&p)
+                            .map_err(|e| unreadable.push(e.message))
+                            .ok()?;
                         let t = chrono::DateTime::parse_from_rfc3339(&m.started).ok()?;
                         (m.pipeline == plan.name).then_some((t, p, m))
                     })
@@ -57,11 +62,18 @@ pub fn latest_unfinished(plan: &Plan, manifest: Option<&Path>) -> Result<(PathBu
             match found.pop() {
                 Some((_, p, m)) => (p, m),
                 None => {
+                    let why = match unreadable.first() {
+                        Some(first) => format!(
+                            " ({} file(s) there could not be read as manifests; the first: {first})",
+                            unreadable.len()
+                        ),
+                        None => String::new(),
+                    };
                     return Err(refuse(format!(
-                        "no earlier run of pipeline '{}' in {}: nothing to resume",
+                        "no earlier run of pipeline '{}' in {}: nothing to resume{why}",
                         plan.name,
                         dir.display()
-                    )))
+                    )));
                 }
             }
         }
