@@ -7,9 +7,10 @@ flow, on the same generated data, in the same run.
 `etl run-pipeline` does more than the others: it also writes the raw input
 as Parquet (bronze), persists both reports into the warehouse folder and
 SQLite, writes the JSON/bz2 and ORC extracts, copies them to three delivery
-folders and checksums every output. `--bronze` makes DuckDB and
-polars-python write the bronze Parquet too and read the fact from it, which
-is the closest like-for-like.
+folders and checksums every output. `--bronze` adds DuckDB and
+polars-python variants that write the bronze Parquet too and read the fact
+from it ("+ bronze"), the closest like-for-like; the plain variants stay in
+the same run.
 
 Each variant reads the CSV and the city Parquet and writes the cleaned tables
 and both reports. Runs are interleaved so machine noise hits every variant
@@ -46,9 +47,14 @@ def pipeline_reports(etl, out):
         subprocess.run([etl, "ingest", f"{out}/gold/{name}.parquet", "-o", f"{out}/{name}.csv", "--force", "-q"], check=True)
 
 
-def variants(etl, data, out, spark=False):
+def variants(etl, data, out, spark=False, bronze=False):
     env = f"ETL='{etl}'"
     extra = {"PySpark": [sys.executable, str(ROOT / "scripts/flow_pyspark.py"), str(data), str(out)]} if spark else {}
+    if bronze:
+        extra |= {f"{name} + bronze": [sys.executable, str(ROOT / f"scripts/flow_{script}.py"), "--bronze", str(data), str(out)]
+                  for name, script in (("DuckDB", "duckdb"), ("polars-python", "polars"))}
+        if spark:
+            extra["PySpark"] = [*extra["PySpark"][:2], "--bronze", *extra["PySpark"][2:]]
     return extra | {
         "etl run-pipeline": pipeline_cmd(etl, data, out),
         "etl (ops files)": ["bash", "-c", f"{env} '{ROOT}/scripts/flow_etl_ops.sh' '{data}' '{out}'"],
@@ -72,8 +78,9 @@ def same_reports(a, b):
 def main():
     ap = arguments(__doc__)
     ap.add_argument("--spark", action="store_true", help="also run PySpark local (slow; pip install -r scripts/requirements-bench.txt)")
-    ap.add_argument("--bronze", action="store_true", help="DuckDB and polars-python also write the raw CSV as Parquet first and read it back, as run-pipeline does")
+    ap.add_argument("--bronze", action="store_true", help="also run DuckDB and polars-python writing the raw CSV as Parquet first and reading it back, as run-pipeline does (\"+ bronze\" rows; PySpark always does so then)")
     ap.add_argument("--only", nargs="+", help="run only these variants (names as in the table)")
+    ap.add_argument("--etl-before", help="another etl binary (e.g. the last release) whose run-pipeline is measured in the same run, as \"etl run-pipeline (before)\"")
     args = ap.parse_args()
     work = Path(args.work)
     results = []
@@ -82,13 +89,13 @@ def main():
         outs = {}
         samples = {}
         for run in range(args.runs):
-            chosen = variants(args.etl, data, work / "flow-out" / "X", args.spark)
+            chosen = variants(args.etl, data, work / "flow-out" / "X", args.spark, args.bronze)
+            if args.etl_before:
+                chosen["etl run-pipeline (before)"] = pipeline_cmd(args.etl_before, data, work / "flow-out" / "X")
             if args.only:
-                chosen = {k: v for k, v in chosen.items() if k in args.only or k in ("DuckDB", "polars-python", "etl run-pipeline")}
+                chosen = {k: v for k, v in chosen.items() if k in args.only or k.startswith(("DuckDB", "polars-python", "etl run-pipeline"))}
             for name, cmd in chosen.items():
-                if args.bronze and name in ("DuckDB", "polars-python", "PySpark"):
-                    cmd = [*cmd[:2], "--bronze", *cmd[2:]]
-                out = work / "flow-out" / name.replace(" ", "_").replace("(", "").replace(")", "")
+                out = work / "flow-out" / name.replace(" ", "_").replace("(", "").replace(")", "").replace("+", "plus")
                 shutil.rmtree(out, ignore_errors=True)
                 out.mkdir(parents=True)
                 cmd = [c.replace(str(work / "flow-out" / "X"), str(out)) for c in cmd]
@@ -96,12 +103,15 @@ def main():
                 outs[name] = out
             if run == 0:
                 pipeline_reports(args.etl, outs["etl run-pipeline"])
+                if "etl run-pipeline (before)" in outs:
+                    pipeline_reports(args.etl, outs["etl run-pipeline (before)"])
                 for name, out in outs.items():
                     if name != "DuckDB" and not same_reports(out, outs["DuckDB"]):
                         sys.exit(f"{name}: reports differ from DuckDB's at {rows} rows")
         for name, s in samples.items():
             results.append((rows, name, statistics.median(x[0] for x in s), statistics.median(x[1] for x in s)))
-    print(f"\nhealthcare flow, median of {args.runs} runs, {os.cpu_count()} cores; reports checked equal to DuckDB's\n")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nhealthcare flow, median of {args.runs} runs, {os.cpu_count()} cores, load average at the end {load}; reports checked equal to DuckDB's\n")
     print("| rows | variant | wall s | vs DuckDB | vs polars-python | peak RSS |")
     print("|---:|---|---:|---:|---:|---:|")
     for rows, name, t, rss in results:

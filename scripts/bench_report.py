@@ -53,9 +53,9 @@ def main():
         )
         runs = {"pq": [], "csv": [], "duck": []}
         for _ in range(args.runs):
-            runs["pq"].append(timed([args.etl, "report", str(parquet), *charts, "-o", str(page), "-q"]))
+            runs["pq"].append(timed([args.etl, "report", str(parquet), *charts, "-o", str(page), "-q", "--force"]))
             size = page.stat().st_size
-            runs["csv"].append(timed([args.etl, "report", str(csv), *charts, "-o", str(d / "report-csv.html"), "-q"]))
+            runs["csv"].append(timed([args.etl, "report", str(csv), *charts, "-o", str(d / "report-csv.html"), "-q", "--force"]))
             runs["duck"].append(timed(duckdb_cmd(sql)))
         med = {k: (statistics.median(t for t, _ in v), statistics.median(m for _, m in v)) for k, v in runs.items()}
         print(

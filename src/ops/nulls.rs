@@ -46,7 +46,8 @@ pub fn fill(frame: Frame, schema: &Schema, f: &FillNull) -> Result<Frame> {
             let mut s = match stat {
                 FillWith::Mean => c.clone().mean(),
                 FillWith::Median => c.clone().median(),
-                FillWith::Mode => c.clone().mode(true).first(),
+                // Nulls are not values: SQL's mode() skips them too.
+                FillWith::Mode => c.clone().drop_nulls().mode(true).first(),
             };
             if let Some(r) = f.round {
                 let mode = match r {

@@ -185,6 +185,8 @@ fn rank_expr(
     }
 }
 
+/// `keep_best`: only rows that can rank within the top N are sorted (see
+/// [`best_first_values`]).
 fn ranked(
     frame: Frame,
     schema: &Schema,
@@ -192,6 +194,7 @@ fn ranked(
     function: RankFunction,
     partition: &[String],
     order_by: &[String],
+    keep_best: Option<usize>,
 ) -> Result<(Frame, LazyFrame)> {
     need(schema, partition, "rank partition-by")?;
     let order = parse_order(order_by)?;
@@ -210,11 +213,71 @@ fn ranked(
         .collect();
     keys.extend(order.iter().cloned());
     let (exprs, options) = sort_options(&keys);
-    let (frame, lf) = lazy(frame)?;
+    let (frame, mut lf) = lazy(frame)?;
+    if let Some(n) = keep_best {
+        lf = best_first_values(lf, schema, partition, &order[0], n);
+    }
     let lf = lf
         .sort_by_exprs(exprs, options)
         .with_column(rank_expr(function, partition, &order).alias(into));
     Ok((frame, lf))
+}
+
+/// Keeps the rows whose first ordering value is among the `n` best distinct
+/// values of their partition (nulls placed as the ordering says). No other
+/// row can rank within the top `n`: under any of the three functions a
+/// row's rank is at least one more than the number of distinct first values
+/// ahead of it. The distinct values are a small table, so the sort and the
+/// window that follow see the candidates only, not the whole table.
+/// Floats are left alone: a join's equality and a sort's order of NaN and
+/// -0.0 need not agree.
+fn best_first_values(
+    lf: LazyFrame,
+    schema: &Schema,
+    partition: &[String],
+    first: &super::rows::OrderKey,
+    n: usize,
+) -> LazyFrame {
+    let usable = schema.get(&first.column).is_some_and(|t| {
+        (t.is_integer() || t.is_bool() || t.is_string() || t.is_temporal())
+            && !partition.contains(&first.column)
+    });
+    if !usable {
+        return lf;
+    }
+    const BEST: &str = "__etl_best";
+    let part: Vec<Expr> = partition.iter().map(|c| col(c.as_str())).collect();
+    let value = col(first.column.as_str());
+    let best_values = value
+        .clone()
+        .sort(SortOptions {
+            descending: first.descending,
+            nulls_last: first.nulls_last,
+            ..SortOptions::default()
+        })
+        .head(Some(n))
+        .alias(BEST);
+    let mut keys = part.clone();
+    keys.push(value.clone());
+    let distinct = lf.clone().select(keys.clone()).unique(None, UniqueKeepStrategy::Any);
+    let best = if part.is_empty() {
+        distinct.select([best_values])
+    } else {
+        distinct.group_by(part.clone()).agg([best_values]).explode(
+            cols([BEST]),
+            ExplodeOptions {
+                empty_as_null: false,
+                keep_nulls: true,
+            },
+        )
+    }
+    .rename([BEST], [first.column.as_str()], true);
+    let args = JoinArgs {
+        nulls_equal: true,
+        maintain_order: MaintainOrderJoin::Left,
+        ..JoinArgs::new(JoinType::Semi)
+    };
+    lf.join(best, keys.clone(), keys, args)
 }
 
 pub fn rank(frame: Frame, schema: &Schema, r: &Rank) -> Result<Frame> {
@@ -225,6 +288,7 @@ pub fn rank(frame: Frame, schema: &Schema, r: &Rank) -> Result<Frame> {
         r.function,
         &r.partition_by,
         &r.order_by,
+        None,
     )?;
     let mut out = with_plan(frame, lf);
     out.rows = None;
@@ -243,6 +307,7 @@ pub fn top_n(frame: Frame, schema: &Schema, t: &TopN) -> Result<Frame> {
         t.function,
         &t.partition_by,
         &t.order_by,
+        Some(t.n),
     )?;
     let mut lf = lf.filter(col(column.as_str()).lt_eq(lit(t.n as i64)));
     if t.rank_column.is_none() {

@@ -101,6 +101,40 @@ fn fill_nulls_by_partition_mean_rounds_half_away_from_zero() {
     assert_eq!(r.stdout, "id,n\n1,2\n1,3\n1,0\n");
 }
 
+/// Groups interleaved, a null key (a group of its own, as in SQL's
+/// `PARTITION BY`), and every statistic: rows keep their order and only
+/// nulls change.
+#[test]
+fn fill_nulls_by_group_keeps_row_order_and_null_keys_form_a_group() {
+    let dir = tempdir();
+    let f = csv_in(
+        dir.path(),
+        "f.csv",
+        "k,n,t\nb,10,x\n,4,y\na,1,z\nb,,w\na,,v\n,,u\na,3,s\n,8,r\nb,12,q\nc,,p\n",
+    );
+    let fill = |with: &str| {
+        ok(&[
+            "clean", &f, "--to", "csv", "--op",
+            &format!(r#"fill-null = {{ column = "n", with = "{with}", by = ["k"] }}"#),
+        ])
+        .stdout
+    };
+    assert_eq!(
+        fill("mean"),
+        "k,n,t\nb,10.0,x\n,4.0,y\na,1.0,z\nb,11.0,w\na,2.0,v\n,6.0,u\na,3.0,s\n,8.0,r\nb,12.0,q\nc,,p\n"
+    );
+    assert_eq!(
+        fill("median"),
+        "k,n,t\nb,10.0,x\n,4.0,y\na,1.0,z\nb,11.0,w\na,2.0,v\n,6.0,u\na,3.0,s\n,8.0,r\nb,12.0,q\nc,,p\n"
+    );
+    let f2 = csv_in(dir.path(), "m.csv", "k,n\nx,5\nx,5\nx,\ny,\ny,7\n,2\n,\n");
+    let r = ok(&[
+        "clean", &f2, "--to", "csv", "--op",
+        r#"fill-null = { column = "n", with = "mode", by = ["k"] }"#,
+    ]);
+    assert_eq!(r.stdout, "k,n\nx,5\nx,5\nx,5\ny,7\ny,7\n,2\n,2\n");
+}
+
 #[test]
 fn drop_nulls_dedup_filter_constant() {
     let dir = tempdir();

@@ -210,3 +210,65 @@ fn join_kinds_sort_limit_union() {
     ]);
     assert_eq!(r.stdout, "id,a,b\n4,,D\n3,z,\n");
 }
+
+/// top-n sorts only the rows whose first ordering value can still make the
+/// top N; `rank` then a filter sorts everything. Both must keep the same
+/// rows in the same order, whatever the ties, nulls, partitions and
+/// orderings.
+#[test]
+fn top_n_equals_rank_then_filter_on_awkward_data() {
+    let dir = tempdir();
+    let mut text = String::from("p,x,s,d,id\n");
+    let mut seed = 7u64;
+    let mut next = |m: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % m
+    };
+    for id in 0..600 {
+        let p = ["a", "b", "", "é ü", "c"][next(5) as usize];
+        let x = match next(9) {
+            0 => String::new(),
+            v => (v as i64 * 3 - 10).to_string(),
+        };
+        let s = ["", "Zed", "apple", "Apple", "zed", "ß"][next(6) as usize];
+        let d = match next(7) {
+            0 => String::new(),
+            v => format!("2021-0{v}-1{}", next(3)),
+        };
+        text += &format!("{p},{x},{s},{d},{id}\n");
+    }
+    let f = csv_in(dir.path(), "t.csv", &text);
+    let orderings: [&[&str]; 6] = [
+        &["x desc"],
+        &["x asc nulls first", "id"],
+        &["x desc nulls first", "s"],
+        &["s", "x desc"],
+        &["d desc", "id desc"],
+        &["id"],
+    ];
+    for function in ["dense-rank", "rank", "row-number"] {
+        for order in orderings {
+            for (n, partition) in [(3, r#"["p"]"#), (1, "[]"), (4, r#"["p", "s"]"#)] {
+                let order = order
+                    .iter()
+                    .map(|o| format!("{o:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let top = ok(&[
+                    "transform", &f, "--to", "csv", "--op",
+                    &format!(r#"top-n = {{ n = {n}, partition-by = {partition}, order-by = [{order}], function = "{function}", rank-column = "r" }}"#),
+                ]);
+                let ranked = ok(&[
+                    "transform", &f, "--to", "csv", "--op",
+                    &format!(r#"rank = {{ into = "r", partition-by = {partition}, order-by = [{order}], function = "{function}" }}"#),
+                    "--op", &format!("filter = \"r <= {n}\""),
+                ]);
+                assert_eq!(
+                    top.stdout, ranked.stdout,
+                    "{function} n={n} partition-by={partition} order-by=[{order}]"
+                );
+                assert!(top.stdout.lines().count() > n, "{function} [{order}]: too few rows");
+            }
+        }
+    }
+}
