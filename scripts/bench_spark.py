@@ -77,7 +77,7 @@ def same_gold(a, b):
         if [(c[0], c[1]) for c in ta] != [(c[0], c[1]) for c in tb]:
             problems.append(f"{name}: columns differ: {ta} vs {tb}")
             continue
-        n = duckdb.sql(f"select count(*) from read_parquet('{gold(a, name)}')").fetchone()[0]
+        n = duckdb.sql(f"select count(*) from read_parquet('{gold(a, name)}')").fetchall()[0][0]
         for x, y in ((a, b), (b, a)):
             q = f"select * from read_parquet('{gold(x, name)}') except all select * from read_parquet('{gold(y, name)}')"
             extra = duckdb.sql(q).fetchall()

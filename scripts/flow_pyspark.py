@@ -66,7 +66,7 @@ FROM (
 
 CITY_REPORT = """
 SELECT c.city, c.state_name, c.county_name, c.population,
-       size(split(c.zips, ' ')) AS zip_counts, f.trx_counts, f.presc_counts
+       CAST(size(split(c.zips, ' ')) AS BIGINT) AS zip_counts, f.trx_counts, f.presc_counts
 FROM (SELECT presc_state, presc_city, count(DISTINCT presc_id) AS presc_counts, sum(trx_cnt) AS trx_counts
       FROM presc GROUP BY presc_state, presc_city) f
 JOIN city c ON c.state_id = f.presc_state AND c.city = f.presc_city

@@ -306,7 +306,7 @@ mod tests {
         assert_eq!(r.options["escape"], "\"");
         assert!(r.paths[0].starts_with('/') && r.widen);
         let x = Location::parse("in.xlsx").unwrap();
-        assert!(spark_read(&[x.clone()], &ReadOptions::default(), None).is_err());
+        assert!(spark_read(std::slice::from_ref(&x), &ReadOptions::default(), None).is_err());
         assert!(matches!(
             reading(&[x], &ReadOptions::default(), None),
             Ok(Reading::Sent(why)) if why.starts_with("excel input")
