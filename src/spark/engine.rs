@@ -114,7 +114,7 @@ impl Engine {
     /// Runs `ops` over the dataset `input` and writes the dataset `output`.
     pub fn ops(&self, input: &Path, ops: &[Op], output: &Path) -> Result<Ran> {
         let mut view = self.dataset_view(input)?;
-        let rows_in = self.count(&view)?;
+        let rows_in = self.rows_of(input, &view)?;
         for (i, op) in ops.iter().enumerate() {
             let place = format!("op {} ({})", i + 1, crate::ops::name(op));
             view = self.apply(&view, op).map_err(|e| e.context(&place))?;
@@ -275,11 +275,7 @@ impl Engine {
     /// appear at job commit, after the old ones are removed).
     fn write(&self, query: &str, output: &Path) -> Result<u64> {
         let what = format!("writing {}", output.display());
-        let folder = output
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !self.sees_server_files(folder) {
+        if !self.sees_server_files(folder_of(output)) {
             self.session
                 .write_parquet(client::sql(query), &server_path(output)?, &what)?;
             let written = self.dataset_view(output)?;
@@ -288,7 +284,10 @@ impl Engine {
         let staging = crate::cleanup::TempOutput::beside(output);
         self.session
             .write_parquet(client::sql(query), &server_path(&staging.path)?, &what)?;
-        let rows = self.count(&self.dataset_view(&staging.path)?)?;
+        let rows = match footer_rows(&staging.path) {
+            Some(n) => n,
+            None => self.count(&self.dataset_view(&staging.path)?)?,
+        };
         staging.commit(output).map_err(|e| {
             Error::from(e).context(format!(
                 "moving the dataset Spark wrote into place at {}",
@@ -296,6 +295,18 @@ impl Engine {
             ))
         })?;
         Ok(rows)
+    }
+
+    /// The rows of the dataset at `path` (registered as `view`): from its
+    /// files' Parquet footers where this machine sees them, without a Spark
+    /// job, else counted by Spark.
+    fn rows_of(&self, path: &Path, view: &str) -> Result<u64> {
+        if self.sees_server_files(folder_of(path)) {
+            if let Some(n) = footer_rows(path) {
+                return Ok(n);
+            }
+        }
+        self.count(view)
     }
 
     /// Whether the files the server writes in `folder` are seen here (a
@@ -337,6 +348,23 @@ impl Engine {
             .ok_or_else(|| Error::io("Spark sent no row count"))?;
         Ok(n)
     }
+}
+
+fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// The rows in a Parquet dataset (a file, or a folder of part files) by
+/// the footers of its files; `None` when one cannot be read here.
+fn footer_rows(path: &Path) -> Option<u64> {
+    let files = crate::source::expand(&Location::Local(path.to_path_buf())).ok()?;
+    files.iter().try_fold(0u64, |total, f| {
+        crate::format::parquet::row_count(&f.path)
+            .ok()
+            .map(|n| total + n as u64)
+    })
 }
 
 fn server_path(path: &Path) -> Result<String> {
