@@ -6,10 +6,11 @@ both on the SAME Spark Connect server, on the same generated data.
 
 Both write the bronze, silver and gold datasets with Spark, pull the gold
 tables back as Arrow into the warehouse folder and SQLite, write the JSON/bz2
-and ORC extracts and three delivery copies. etl also counts every stage's
-rows (the manifest), infers the CSV's types from its first rows here (the
-script gives them), checksums its outputs and writes its manifest: that is
-the overhead measured.
+and ORC extracts and three delivery copies. etl also reads every dataset's
+row count (from its Parquet footers, for the manifest), infers the CSV's
+types from its first rows here (the script gives them), looks up each op's
+input schema, swaps each dataset into place, checksums its outputs and
+writes its manifest: that is the overhead measured.
 
 First one run of each (a warm-up for the server's JIT, not timed) whose gold
 tables (city_report, top_prescribers, df_city_final, df_presc_final) are
