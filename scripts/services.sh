@@ -17,7 +17,8 @@
 #   ETL_SERVICES_TIMEOUT (seconds to wait for each server, default 60),
 #   ETL_SERVICES_PYTHON (python with the pip packages, default python3),
 #   ETL_SERVICES_SPARK (1: spark is in the default set too),
-#   ETL_SERVICES_SPARK_TIMEOUT (seconds to wait for spark, default 240).
+#   ETL_SERVICES_SPARK_TIMEOUT (seconds to wait for spark, default 240),
+#   ETL_SERVICES_SPARK_MEMORY (spark's driver memory, default 512m; benchmarks: 4g).
 # See scripts/README.md and shared/SERVICES.md.
 set -euo pipefail
 
@@ -763,7 +764,7 @@ start_spark() {
     spawn spark "$D" env SPARK_HOME="$home" SPARK_LOCAL_IP=$HOST SPARK_LOCAL_DIRS="$D/tmp" \
         SPARK_CONF_DIR="$D" SPARK_LOG_DIR="$D" \
         "$home/bin/spark-submit" --class org.apache.spark.sql.connect.service.SparkConnectServer \
-        --master 'local[2]' --driver-memory 512m \
+        --master 'local[2]' --driver-memory "${ETL_SERVICES_SPARK_MEMORY:-512m}" \
         --driver-java-options "-Djava.io.tmpdir=$D/tmp -Dderby.system.home=$D" \
         --conf spark.connect.grpc.binding.address=$HOST --conf spark.connect.grpc.binding.port="$port" \
         --conf spark.driver.host=$HOST --conf spark.driver.bindAddress=$HOST \

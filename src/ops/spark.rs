@@ -12,8 +12,8 @@
 
 pub use super::spark_sql::{
     ident, idents, no, numbered, order_terms, select_replacing, spark_expression, spark_query,
-    spark_type, string_lit, value_lit, with_column, Input, Refusal, SideView, SparkSql, Translated,
-    ROW_ID,
+    spark_type, spark_type_of, string_lit, value_lit, with_column, Input, Refusal, SideView,
+    SparkSql, Translated, ROW_ID,
 };
 use super::spec::Op;
 

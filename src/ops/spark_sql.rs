@@ -132,6 +132,11 @@ pub fn value_lit(v: &serde_json::Value) -> Translated<String> {
 /// The Spark SQL type of an etl type name.
 pub fn spark_type(name: &str) -> Translated<String> {
     let t = crate::dtype::parse_dtype(name)?;
+    spark_type_of(&t).map_err(|why| no(format!("type '{name}' ({why}): Spark has no such type")))
+}
+
+/// The Spark SQL type of a column type; `Err` shows the type Spark lacks.
+pub fn spark_type_of(t: &DataType) -> std::result::Result<String, String> {
     Ok(match t {
         DataType::Boolean => "BOOLEAN".into(),
         DataType::Int8 => "TINYINT".into(),
@@ -147,12 +152,7 @@ pub fn spark_type(name: &str) -> Translated<String> {
         DataType::Datetime(TimeUnit::Microseconds, None) => "TIMESTAMP_NTZ".into(),
         DataType::Datetime(TimeUnit::Microseconds, Some(_)) => "TIMESTAMP".into(),
         DataType::Decimal(p, s) => format!("DECIMAL({p},{s})"),
-        other => {
-            return Err(no(format!(
-                "type '{name}' ({}): Spark has no such type",
-                crate::dtype::display_dtype(&other)
-            )))
-        }
+        other => return Err(crate::dtype::display_dtype(other)),
     })
 }
 
@@ -230,7 +230,8 @@ pub fn spark_expression(sql: &str) -> String {
 /// A query in etl's SQL as Spark SQL: `"quoted"` identifiers in backticks
 /// (Spark reads double quotes as strings), and the functions etl also
 /// accepts in their Spark names: `string_to_array(s, d)` → `split(s, d)`
-/// (a regex there: `d` is quoted), `array_length(a)` → `size(a)`; backslashes
+/// (a regex there: `d` is quoted), `array_length(a)` → `size(a)` as a
+/// BIGINT; backslashes
 /// in literals doubled, as Spark unescapes them. Text that
 /// does not parse goes to Spark as written, for Spark to judge.
 pub fn spark_query(sql: &str) -> String {
@@ -274,6 +275,20 @@ pub fn spark_query(sql: &str) -> String {
                 }
             }
             _ => {}
+        }
+        // Spark's size() is an INT; etl's array_length is unsigned, which
+        // Spark has not: the 64-bit type holds every value (the expressions
+        // are visited after their arguments, so this one is not again).
+        if let SqlExpr::Function(f) = expr {
+            if f.name.to_string() == "size" {
+                *expr = SqlExpr::Cast {
+                    kind: sqlparser::ast::CastKind::Cast,
+                    expr: Box::new(expr.clone()),
+                    data_type: sqlparser::ast::DataType::BigInt(None),
+                    array: false,
+                    format: None,
+                };
+            }
         }
         ControlFlow::<()>::Continue(())
     });

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::spark::source::Reading;
 use crate::spark::Engine;
 
 use super::manifest::{self, Artifact, StageRecord};
@@ -26,13 +27,11 @@ pub(super) fn check(stage: &Stage, lines: &StageLines, problems: &mut Problems) 
             source_column,
             ..
         } => {
-            if let Err(why) =
-                crate::spark::source::spark_read(inputs, read, source_column.as_deref())
-            {
-                problems.add(
-                    key_line("ingest"),
-                    format!("stage '{}': no Spark translation: {why}", stage.name),
-                );
+            if let Some(why) = refusal(
+                inputs,
+                crate::spark::source::reading(inputs, read, source_column.as_deref()),
+            ) {
+                problems.add(key_line("ingest"), format!("stage '{}': {why}", stage.name));
             }
         }
         Action::Ops { ops, .. } => {
@@ -53,13 +52,46 @@ pub(super) fn check(stage: &Stage, lines: &StageLines, problems: &mut Problems) 
                     problems.add(line, format!("{place}: no Spark translation: {why}"));
                 }
                 for table in crate::ops::spark::side_tables(op) {
-                    if let Err(why) = crate::spark::source::side_read(table) {
-                        problems.add(line, format!("{place}: no Spark translation: {why}"));
+                    let why = match crate::spark::source::side_read(table) {
+                        Ok((location, reading)) => refusal(&[location], Ok(reading)),
+                        Err(why) => Some(format!("no Spark translation: {why}")),
+                    };
+                    if let Some(why) = why {
+                        problems.add(line, format!("{place}: {why}"));
                     }
                 }
             }
         }
         _ => {}
+    }
+}
+
+/// Why `inputs` cannot reach Spark, if they cannot: no translation, or
+/// sent from here (`crate::spark::send`) but already above the limit on disk.
+fn refusal(
+    inputs: &[crate::location::Location],
+    reading: std::result::Result<Reading, String>,
+) -> Option<String> {
+    use crate::spark::send;
+    match reading {
+        Err(why) => Some(format!("no Spark translation: {why}")),
+        Ok(Reading::Spark(_)) => None,
+        Ok(Reading::Sent(why)) => {
+            let size = crate::spark::source::local_size(inputs).filter(|s| *s > send::limit())?;
+            let shown = inputs
+                .iter()
+                .map(|l| crate::location::redact(&l.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Some(format!(
+                "not supported yet: {}",
+                send::too_large(
+                    &shown,
+                    &why,
+                    &format!("{} MB on disk", size.div_ceil(1 << 20))
+                )
+            ))
+        }
     }
 }
 
@@ -74,9 +106,9 @@ pub(super) fn run_stage(
     rows: &mut BTreeMap<String, u64>,
     local: RunLocal,
 ) -> Result<()> {
-    let before = spark.operations().len();
+    let mark = spark.mark();
     let result = run(spark, stage, record, rows, local);
-    record.spark_operations = spark.operations()[before..].to_vec();
+    record.spark_operations = spark.operations_since(mark);
     result
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use polars::prelude::DataFrame;
@@ -20,9 +21,14 @@ pub struct Session {
     grpc: Grpc<Channel>,
     remote: Remote,
     session_id: String,
-    /// Ids of the operations run, in order.
-    operations: Mutex<Vec<String>>,
+    /// Ids of the operations run, in order, with the thread that ran each:
+    /// stages run concurrently on their own threads (`--jobs`).
+    operations: Mutex<Vec<(ThreadId, String)>>,
 }
+
+/// A point in a session's operations (see [`Session::operations_since`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Mark(usize);
 
 /// A relation that is plain SQL text.
 pub fn sql(query: &str) -> proto::Relation {
@@ -36,20 +42,38 @@ pub fn sql(query: &str) -> proto::Relation {
 }
 
 /// A relation reading files on the server.
-pub fn read(format: &str, paths: Vec<String>, options: HashMap<String, String>) -> proto::Relation {
+pub fn read(
+    format: &str,
+    paths: Vec<String>,
+    options: HashMap<String, String>,
+    schema: Option<String>,
+) -> proto::Relation {
     proto::Relation {
         common: None,
         rel_type: Some(proto::relation::RelType::Read(proto::Read {
             is_streaming: false,
             read_type: Some(proto::read::ReadType::DataSource(proto::read::DataSource {
                 format: Some(format.to_string()),
-                schema: None,
+                schema,
                 options,
                 paths,
                 predicates: Vec::new(),
                 source_name: None,
             })),
         })),
+    }
+}
+
+/// A relation of rows sent in the plan: an Arrow IPC stream.
+pub fn local(arrow_ipc_stream: Vec<u8>) -> proto::Relation {
+    proto::Relation {
+        common: None,
+        rel_type: Some(proto::relation::RelType::LocalRelation(
+            proto::LocalRelation {
+                data: Some(arrow_ipc_stream),
+                schema: None,
+            },
+        )),
     }
 }
 
@@ -126,9 +150,19 @@ impl Session {
         self.remote.shown()
     }
 
-    /// The ids of the operations run so far.
-    pub fn operations(&self) -> Vec<String> {
-        self.operations.lock().expect("not poisoned").clone()
+    /// Now, for [`Session::operations_since`].
+    pub fn mark(&self) -> Mark {
+        Mark(self.operations.lock().expect("not poisoned").len())
+    }
+
+    /// The ids of the operations this thread ran since `mark`, in order.
+    pub fn operations_since(&self, mark: Mark) -> Vec<String> {
+        let me = std::thread::current().id();
+        self.operations.lock().expect("not poisoned")[mark.0..]
+            .iter()
+            .filter(|(thread, _)| *thread == me)
+            .map(|(_, id)| id.clone())
+            .collect()
     }
 
     fn user(&self) -> Option<proto::UserContext> {
@@ -193,7 +227,7 @@ impl Session {
         self.operations
             .lock()
             .expect("not poisoned")
-            .push(operation_id.clone());
+            .push((std::thread::current().id(), operation_id.clone()));
         let message = proto::ExecutePlanRequest {
             session_id: self.session_id.clone(),
             user_context: self.user(),

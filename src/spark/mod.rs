@@ -16,12 +16,14 @@ mod client;
 mod engine;
 mod errors;
 pub mod remote;
+pub mod send;
 pub mod source;
 
 #[allow(dead_code, clippy::all, clippy::pedantic)]
 #[path = "proto/spark.connect.rs"]
 mod proto;
 
+pub use client::Mark;
 pub use engine::{Engine, Ran};
 pub use remote::Remote;
 

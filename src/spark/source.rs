@@ -52,8 +52,133 @@ pub struct SparkRead {
     pub format: &'static str,
     pub options: HashMap<String, String>,
     pub paths: Vec<String>,
+    /// The columns and their types (Spark DDL), when known before reading.
+    pub schema: Option<String>,
     /// Spark infers narrower types than etl (int, float): widen them after.
     pub widen: bool,
+}
+
+impl SparkRead {
+    /// Reads with `schema` (Spark DDL) instead of inferring types; the
+    /// header must name the same columns.
+    pub fn with_schema(mut self, schema: String) -> SparkRead {
+        self.options.insert("inferSchema".into(), "false".into());
+        self.options.insert("enforceSchema".into(), "false".into());
+        self.schema = Some(schema);
+        self.widen = false;
+        self
+    }
+}
+
+/// How a stage's inputs reach Spark.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    /// The cluster reads them itself.
+    Spark(SparkRead),
+    /// etl reads them here and sends the rows (`super::send`); why the
+    /// cluster cannot read them.
+    Sent(String),
+}
+
+/// How `inputs` reach Spark: read there, sent from here, or neither (why).
+pub fn reading(
+    inputs: &[Location],
+    read: &ReadOptions,
+    source_column: Option<&str>,
+) -> Result<Reading, String> {
+    match unreadable_there(inputs, read) {
+        Some(why) => Ok(Reading::Sent(why)),
+        None => spark_read(inputs, read, source_column).map(Reading::Spark),
+    }
+}
+
+/// Why the cluster cannot read `inputs` though etl can, if so: a format
+/// without a built-in Spark reader, a compression Hadoop does not read
+/// everywhere, a location the cluster does not reach.
+fn unreadable_there(inputs: &[Location], read: &ReadOptions) -> Option<String> {
+    for l in inputs {
+        let shown = crate::location::redact(&l.to_string());
+        if let Location::Remote(r) = l {
+            if r.scheme == Scheme::Sftp {
+                return Some(format!("{shown}: the cluster does not read SFTP"));
+            }
+        }
+        let name = match l {
+            Location::Local(p) => p.to_string_lossy().into_owned(),
+            Location::Glob(g) => g.clone(),
+            Location::Remote(r) => r.url.path().to_string(),
+            Location::Stdio => continue,
+        };
+        let (format, codec) = match Format::from_path(Path::new(&name)) {
+            Some((f, c)) => (read.format.unwrap_or(f), c),
+            None => match read.format {
+                Some(f) => (f, Codec::None),
+                None => continue,
+            },
+        };
+        if matches!(
+            format,
+            Format::Avro | Format::Excel | Format::Ipc | Format::IpcStream
+        ) {
+            return Some(format!(
+                "{} input: Spark has no built-in reader for it",
+                format.name()
+            ));
+        }
+        if !matches!(codec, Codec::None | Codec::Gzip | Codec::Bzip2) {
+            return Some(format!(
+                "{shown}: Spark reads only gzip and bzip2 compressed text"
+            ));
+        }
+    }
+    None
+}
+
+/// The size on disk of the local files among `inputs` (none when it is not
+/// known here), for `--check`: inputs sent from here are limited.
+pub fn local_size(inputs: &[Location]) -> Option<u64> {
+    let mut total = None;
+    for l in inputs
+        .iter()
+        .filter(|l| matches!(l, Location::Local(_) | Location::Glob(_)))
+    {
+        for file in crate::source::expand(l).ok()? {
+            *total.get_or_insert(0) += std::fs::metadata(&file.path).ok()?.len();
+        }
+    }
+    total
+}
+
+/// CSV read where this machine sees the files too: the column types as
+/// etl infers them from the first rows (read here, the rest is not), given
+/// to Spark as its schema. The types are then those of a local run, and
+/// Spark does not scan the whole input once more to infer them. `None`
+/// when the files are not here, or types are inferred from every row.
+pub fn schema_here(
+    spec: &SparkRead,
+    inputs: &[Location],
+    read: &ReadOptions,
+) -> crate::error::Result<Option<String>> {
+    let local = inputs
+        .iter()
+        .all(|l| matches!(l, Location::Local(p) if p.exists()) || matches!(l, Location::Glob(_)));
+    let Some(rows) = read.infer_rows.filter(|_| spec.format == "csv" && local) else {
+        return Ok(None);
+    };
+    let head = ReadOptions {
+        row_limit: Some(rows),
+        ..read.clone()
+    };
+    let schema = crate::source::open(inputs, &head, &Default::default())?.schema()?;
+    let mut columns = Vec::new();
+    for (name, dtype) in schema.iter() {
+        match crate::ops::spark::spark_type_of(dtype) {
+            Ok(t) => columns.push(format!("{} {t}", crate::ops::spark::ident(name))),
+            // Spark infers such a column itself.
+            Err(_) => return Ok(None),
+        }
+    }
+    Ok(Some(columns.join(", ")))
 }
 
 /// How Spark reads `inputs` as etl would with `read`, or why it cannot.
@@ -155,15 +280,17 @@ pub fn spark_read(
     Ok(SparkRead {
         format: name,
         options,
+        schema: None,
         widen: matches!(format, Format::Csv | Format::Json | Format::Ndjson),
         paths,
     })
 }
 
-/// How Spark reads a side table (join, union, `sql` with) named by `location`.
-pub fn side_read(location: &str) -> Result<SparkRead, String> {
+/// How a side table (join, union, `sql` with) named by `location` reaches Spark.
+pub fn side_read(location: &str) -> Result<(Location, Reading), String> {
     let l = Location::parse(location).map_err(|e| e.message)?;
-    spark_read(&[l], &ReadOptions::default(), None)
+    let r = reading(std::slice::from_ref(&l), &ReadOptions::default(), None)?;
+    Ok((l, r))
 }
 
 #[cfg(test)]
@@ -179,7 +306,11 @@ mod tests {
         assert_eq!(r.options["escape"], "\"");
         assert!(r.paths[0].starts_with('/') && r.widen);
         let x = Location::parse("in.xlsx").unwrap();
-        assert!(spark_read(&[x], &ReadOptions::default(), None).is_err());
+        assert!(spark_read(std::slice::from_ref(&x), &ReadOptions::default(), None).is_err());
+        assert!(matches!(
+            reading(&[x], &ReadOptions::default(), None),
+            Ok(Reading::Sent(why)) if why.starts_with("excel input")
+        ));
         let s3 = Location::parse("s3://b/k/x.parquet").unwrap();
         assert_eq!(server_path(&s3).unwrap(), "s3a://b/k/x.parquet");
     }

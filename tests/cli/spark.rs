@@ -4,6 +4,10 @@
 //! engines over the same small table (nulls, ties, odd strings) and the
 //! results compared; a pipeline gives the same gold table on both.
 
+mod healthcare;
+mod outputs;
+mod sent;
+
 use std::path::Path;
 
 use crate::common::{etl, ok, run, tempdir};
