@@ -56,12 +56,10 @@ pub fn fill(frame: Frame, schema: &Schema, f: &FillNull) -> Result<Frame> {
                 };
                 s = s.round(0, mode);
             }
-            if f.by.is_empty() {
-                s
-            } else {
-                let by: Vec<Expr> = f.by.iter().map(|b| col(b.as_str())).collect();
-                s.over(by)?
+            if !f.by.is_empty() {
+                return fill_by_group(frame, f, s);
             }
+            s
         }
     };
     let mut expr = c.fill_null(filler);
@@ -76,6 +74,52 @@ pub fn fill(frame: Frame, schema: &Schema, f: &FillNull) -> Result<Frame> {
         frame
     };
     frame.map_keep_rows(move |lf| lf.with_column(expr.clone()))
+}
+
+/// Fills nulls with a statistic per group. A window (`over`) would hold the
+/// whole table in memory; instead the statistics are computed first (a
+/// group-by reading only the key and value columns, which streams, into a
+/// table of one row per group) and then joined to the rows as they stream
+/// past. The table is computed apart, not as a branch of the same plan:
+/// polars would cache the shared input in memory for the two branches.
+fn fill_by_group(frame: Frame, f: &FillNull, statistic: Expr) -> Result<Frame> {
+    const FILLER: &str = "__etl_fill";
+    let keys: Vec<Expr> = f.by.iter().map(|b| col(b.as_str())).collect();
+    let frame = frame.into_lazy()?;
+    let crate::frame::FrameData::Lazy(lf) = &frame.data else {
+        unreachable!("into_lazy gives a plan")
+    };
+    let statistics = lf
+        .clone()
+        .group_by(keys.clone())
+        .agg([statistic.alias(FILLER)])
+        .collect_with_engine(Engine::Streaming)
+        .map_err(|e| {
+            let err = Error::from(e);
+            frame.explainers.iter().find_map(|x| x(&err)).unwrap_or(err)
+        })?
+        .unwrap_single();
+    let mut expr = col(f.column.as_str()).fill_null(col(FILLER));
+    if let Some(ty) = &f.dtype {
+        expr = expr.strict_cast(crate::dtype::parse_dtype(ty)?);
+    }
+    let expr = expr.alias(f.column.as_str());
+    let args = JoinArgs {
+        // A null key is a group of its own, as in a window.
+        nulls_equal: true,
+        maintain_order: MaintainOrderJoin::Left,
+        ..JoinArgs::new(JoinType::Left).with_coalesce(JoinCoalesce::CoalesceColumns)
+    };
+    frame.map_keep_rows(move |lf| {
+        lf.join(
+            statistics.clone().lazy(),
+            keys.clone(),
+            keys.clone(),
+            args.clone(),
+        )
+        .with_column(expr.clone())
+        .drop(cols([FILLER]))
+    })
 }
 
 pub fn drop_rows(frame: Frame, schema: &Schema, cols: &[String]) -> Result<Frame> {

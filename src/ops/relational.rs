@@ -215,7 +215,7 @@ fn ranked(
     let (exprs, options) = sort_options(&keys);
     let (frame, mut lf) = lazy(frame)?;
     if let Some(n) = keep_best {
-        lf = best_first_values(lf, schema, partition, &order[0], n);
+        lf = best_first_values(lf, schema, partition, &order[0], n)?;
     }
     let lf = lf
         .sort_by_exprs(exprs, options)
@@ -229,6 +229,8 @@ fn ranked(
 /// row's rank is at least one more than the number of distinct first values
 /// ahead of it. The distinct values are a small table, so the sort and the
 /// window that follow see the candidates only, not the whole table.
+/// The small table is computed apart, not as a branch of the same plan:
+/// polars would cache the shared input in memory for the two branches.
 /// Floats are left alone: a join's equality and a sort's order of NaN and
 /// -0.0 need not agree.
 fn best_first_values(
@@ -237,13 +239,13 @@ fn best_first_values(
     partition: &[String],
     first: &super::rows::OrderKey,
     n: usize,
-) -> LazyFrame {
+) -> Result<LazyFrame> {
     let usable = schema.get(&first.column).is_some_and(|t| {
         (t.is_integer() || t.is_bool() || t.is_string() || t.is_temporal())
             && !partition.contains(&first.column)
     });
     if !usable {
-        return lf;
+        return Ok(lf);
     }
     const BEST: &str = "__etl_best";
     let part: Vec<Expr> = partition.iter().map(|c| col(c.as_str())).collect();
@@ -259,7 +261,10 @@ fn best_first_values(
         .alias(BEST);
     let mut keys = part.clone();
     keys.push(value.clone());
-    let distinct = lf.clone().select(keys.clone()).unique(None, UniqueKeepStrategy::Any);
+    let distinct = lf
+        .clone()
+        .select(keys.clone())
+        .unique(None, UniqueKeepStrategy::Any);
     let best = if part.is_empty() {
         distinct.select([best_values])
     } else {
@@ -271,13 +276,16 @@ fn best_first_values(
             },
         )
     }
-    .rename([BEST], [first.column.as_str()], true);
+    .rename([BEST], [first.column.as_str()], true)
+    .collect_with_engine(Engine::Streaming)?
+    .unwrap_single()
+    .lazy();
     let args = JoinArgs {
         nulls_equal: true,
         maintain_order: MaintainOrderJoin::Left,
         ..JoinArgs::new(JoinType::Semi)
     };
-    lf.join(best, keys.clone(), keys, args)
+    Ok(lf.join(best, keys.clone(), keys, args))
 }
 
 pub fn rank(frame: Frame, schema: &Schema, r: &Rank) -> Result<Frame> {

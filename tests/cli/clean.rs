@@ -114,7 +114,11 @@ fn fill_nulls_by_group_keeps_row_order_and_null_keys_form_a_group() {
     );
     let fill = |with: &str| {
         ok(&[
-            "clean", &f, "--to", "csv", "--op",
+            "clean",
+            &f,
+            "--to",
+            "csv",
+            "--op",
             &format!(r#"fill-null = {{ column = "n", with = "{with}", by = ["k"] }}"#),
         ])
         .stdout
@@ -129,7 +133,11 @@ fn fill_nulls_by_group_keeps_row_order_and_null_keys_form_a_group() {
     );
     let f2 = csv_in(dir.path(), "m.csv", "k,n\nx,5\nx,5\nx,\ny,\ny,7\n,2\n,\n");
     let r = ok(&[
-        "clean", &f2, "--to", "csv", "--op",
+        "clean",
+        &f2,
+        "--to",
+        "csv",
+        "--op",
         r#"fill-null = { column = "n", with = "mode", by = ["k"] }"#,
     ]);
     assert_eq!(r.stdout, "k,n\nx,5\nx,5\nx,5\ny,7\ny,7\n,2\n,2\n");

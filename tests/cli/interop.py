@@ -82,6 +82,10 @@ def norm(v):
     if isinstance(v, D):
         return v.normalize() if v != 0 else D(0)
     if isinstance(v, dt.datetime):
+        # pyarrow gives nanosecond timestamps as pandas.Timestamp when pandas
+        # is installed: compare them as datetimes unless a nanosecond is set.
+        if getattr(v, "nanosecond", 0) == 0 and hasattr(v, "to_pydatetime"):
+            v = v.to_pydatetime()
         if v.tzinfo is not None:
             return ("instant", v.astimezone(UTC).replace(tzinfo=None))
         return ("local", v)

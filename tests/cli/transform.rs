@@ -221,7 +221,9 @@ fn top_n_equals_rank_then_filter_on_awkward_data() {
     let mut text = String::from("p,x,s,d,id\n");
     let mut seed = 7u64;
     let mut next = |m: u64| {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (seed >> 33) % m
     };
     for id in 0..600 {
@@ -255,19 +257,35 @@ fn top_n_equals_rank_then_filter_on_awkward_data() {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let top = ok(&[
-                    "transform", &f, "--to", "csv", "--op",
-                    &format!(r#"top-n = {{ n = {n}, partition-by = {partition}, order-by = [{order}], function = "{function}", rank-column = "r" }}"#),
+                    "transform",
+                    &f,
+                    "--to",
+                    "csv",
+                    "--op",
+                    &format!(
+                        r#"top-n = {{ n = {n}, partition-by = {partition}, order-by = [{order}], function = "{function}", rank-column = "r" }}"#
+                    ),
                 ]);
                 let ranked = ok(&[
-                    "transform", &f, "--to", "csv", "--op",
-                    &format!(r#"rank = {{ into = "r", partition-by = {partition}, order-by = [{order}], function = "{function}" }}"#),
-                    "--op", &format!("filter = \"r <= {n}\""),
+                    "transform",
+                    &f,
+                    "--to",
+                    "csv",
+                    "--op",
+                    &format!(
+                        r#"rank = {{ into = "r", partition-by = {partition}, order-by = [{order}], function = "{function}" }}"#
+                    ),
+                    "--op",
+                    &format!("filter = \"r <= {n}\""),
                 ]);
                 assert_eq!(
                     top.stdout, ranked.stdout,
                     "{function} n={n} partition-by={partition} order-by=[{order}]"
                 );
-                assert!(top.stdout.lines().count() > n, "{function} [{order}]: too few rows");
+                assert!(
+                    top.stdout.lines().count() > n,
+                    "{function} [{order}]: too few rows"
+                );
             }
         }
     }
