@@ -65,7 +65,7 @@ pub enum Command {
     /// Transform a table: SQL, joins, group-by, ranks, top-N, sort, union.
     Transform(Box<transform::TransformArgs>),
     /// Load a table into a warehouse folder (Hive-style Parquet), atomically, with load modes.
-    Persist(persist::PersistArgs),
+    Persist(Box<persist::PersistArgs>),
     /// Copy files between local paths, S3, Azure Blob, GCS and SFTP: verified, retried, resumable.
     Transfer(transfer::TransferArgs),
     /// Run a whole pipeline from a TOML file: ingest, clean, transform, persist, extract, transfer, report.
@@ -115,7 +115,7 @@ pub fn main() -> ExitCode {
         Command::Ingest(a) => ingest::run(*a, &printer),
         Command::Clean(a) => clean::run(*a, &sub("clean"), &printer),
         Command::Transform(a) => transform::run(*a, &sub("transform"), &printer),
-        Command::Persist(a) => persist::run(a, &printer),
+        Command::Persist(a) => persist::run(*a, &printer),
         Command::Transfer(a) => transfer::run(a, &printer),
         Command::RunPipeline(a) => run_pipeline::run(a, &printer),
         Command::Inspect(a) => inspect::run(a, &printer),

@@ -217,14 +217,15 @@ impl ModelFile {
     fn check(&self) -> Result<()> {
         let classes = self.classes.as_ref().map_or(0, Vec::len);
         match (&self.task, &self.estimator) {
-            (Task::Classification, Estimator::OneVsRest { per_class }) => {
-                if classes < 3 || per_class.len() != classes {
-                    return Err(Error::usage(format!(
-                        "bad model file: {} one-vs-rest estimators for {classes} classes",
-                        per_class.len()
-                    )));
-                }
+            (Task::Classification, Estimator::OneVsRest { per_class })
+                if classes < 3 || per_class.len() != classes =>
+            {
+                return Err(Error::usage(format!(
+                    "bad model file: {} one-vs-rest estimators for {classes} classes",
+                    per_class.len()
+                )));
             }
+            (Task::Classification, Estimator::OneVsRest { .. }) => {}
             (Task::Classification, _) if classes != 2 => {
                 return Err(Error::usage(format!(
                     "bad model file: a two-class estimator with {classes} classes"
