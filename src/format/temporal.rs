@@ -77,6 +77,29 @@ pub fn casts(sample: &DataFrame, given: Option<&Schema>) -> Vec<Expr> {
     casts
 }
 
+/// A date (days since 1970-01-01, as polars keeps it) as `2026-11-30`; None
+/// past chrono's range.
+pub fn iso_date(days: i32) -> Option<String> {
+    chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// A timestamp as `2026-11-30T12:00:00.123456`, with a `Z` for zoned
+/// columns (polars keeps them in UTC).
+pub fn iso_datetime(t: i64, unit: TimeUnit, zoned: bool) -> String {
+    let dt = match unit {
+        TimeUnit::Nanoseconds => chrono::DateTime::from_timestamp_nanos(t),
+        TimeUnit::Microseconds => chrono::DateTime::from_timestamp_micros(t).unwrap_or_default(),
+        TimeUnit::Milliseconds => chrono::DateTime::from_timestamp_millis(t).unwrap_or_default(),
+    };
+    let text = dt.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string();
+    if zoned {
+        text + "Z"
+    } else {
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,22 +9,6 @@ use std::path::Path;
 
 use crate::common::*;
 
-/// `prlimit`, to run etl under resource limits; CI must have it.
-fn prlimit() -> Option<&'static str> {
-    let found = std::process::Command::new("prlimit")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return Some("prlimit");
-    }
-    if std::env::var("CI").is_ok() {
-        panic!("CI must provide prlimit (util-linux)");
-    }
-    eprintln!("skipped: prlimit not available");
-    None
-}
-
 /// etl under `limit` (a prlimit option such as `--as=1200000000`), with
 /// TMPDIR in `tmp` so that scratch files can be checked.
 fn run_limited(limit: &str, tmp: &Path, args: &[&str]) -> Run {

@@ -180,3 +180,47 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// `prlimit`, to run etl under resource limits (hostile inputs under an
+/// address-space limit); CI must have it.
+pub fn prlimit() -> Option<&'static str> {
+    let found = Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some("prlimit");
+    }
+    if std::env::var("CI").is_ok() {
+        panic!("CI must provide prlimit (util-linux)");
+    }
+    eprintln!("skipped: prlimit not available");
+    None
+}
+
+/// The repository root: pipelines' relative paths are relative to it.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `etl run-pipeline ARGS` from the repository root with ETL_HOME = `home`
+/// and `env` set (no other ETL_* target variable inherited).
+pub fn run_pipeline_in_repo(home: &Path, env: &[(&str, &Path)], args: &[&str]) -> Run {
+    let mut c = etl();
+    c.current_dir(repo()).env("ETL_HOME", home);
+    for v in [
+        "ETL_POSTGRES_URL",
+        "ETL_S3_URL",
+        "ETL_AZURE_URL",
+        "ETL_SFTP_URL",
+        "ETL_WAREHOUSE_DIR",
+        "ETL_PRESC_INPUT",
+        "ETL_CITY_INPUT",
+    ] {
+        c.env_remove(v);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.arg("run-pipeline").args(args).output().unwrap().into()
+}

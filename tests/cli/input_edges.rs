@@ -223,23 +223,6 @@ fn process_substitution_is_read_once() {
     );
 }
 
-/// `prlimit`, to run hostile inputs under an address-space limit; CI must
-/// have it.
-fn prlimit() -> Option<&'static str> {
-    let found = std::process::Command::new("prlimit")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return Some("prlimit");
-    }
-    if std::env::var("CI").is_ok() {
-        panic!("CI must provide prlimit (util-linux)");
-    }
-    eprintln!("skipped: prlimit not available");
-    None
-}
-
 /// etl under a 1.5 GB address-space limit: a regression that makes an input
 /// blow up memory fails the test instead of freezing the machine.
 fn run_limited(args: &[&str]) -> Run {

@@ -9,34 +9,11 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// `etl run-pipeline ARGS` from the repository root with ETL_HOME = `home`
 /// and `env` set (no other ETL_* target inherited).
 pub fn healthcare(home: &Path, env: &[(&str, &Path)], args: &[&str]) -> Run {
-    let mut c = etl();
-    c.current_dir(repo()).env("ETL_HOME", home);
-    for v in [
-        "ETL_POSTGRES_URL",
-        "ETL_S3_URL",
-        "ETL_AZURE_URL",
-        "ETL_SFTP_URL",
-        "ETL_WAREHOUSE_DIR",
-        "ETL_PRESC_INPUT",
-        "ETL_CITY_INPUT",
-    ] {
-        c.env_remove(v);
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.args(["run-pipeline", "pipelines/healthcare.toml"])
-        .args(args)
-        .output()
-        .unwrap()
-        .into()
+    let args = [&["pipelines/healthcare.toml"], args].concat();
+    run_pipeline_in_repo(home, env, &args)
 }
 
 /// The only manifest under `root/_runs`.

@@ -8,27 +8,10 @@ use std::process::Command;
 use crate::common::*;
 use crate::healthcare::assert_same_report;
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// `etl run-pipeline ARGS` from the repository root, with ETL_HOME = `home`
 /// and no ETL_* target variables inherited.
 fn pipeline(home: &Path, args: &[&str]) -> Run {
-    let mut c = etl();
-    c.current_dir(repo()).env("ETL_HOME", home);
-    for v in [
-        "ETL_POSTGRES_URL",
-        "ETL_S3_URL",
-        "ETL_AZURE_URL",
-        "ETL_SFTP_URL",
-        "ETL_WAREHOUSE_DIR",
-        "ETL_PRESC_INPUT",
-        "ETL_CITY_INPUT",
-    ] {
-        c.env_remove(v);
-    }
-    c.arg("run-pipeline").args(args).output().unwrap().into()
+    run_pipeline_in_repo(home, &[], args)
 }
 
 fn json(path: &Path) -> serde_json::Value {

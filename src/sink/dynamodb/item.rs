@@ -10,6 +10,7 @@ use polars::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
+use crate::format::temporal::{iso_date, iso_datetime};
 
 /// One attribute value, or why it cannot be one.
 pub fn attribute(v: &AnyValue) -> std::result::Result<Value, String> {
@@ -34,10 +35,10 @@ pub fn attribute(v: &AnyValue) -> std::result::Result<Value, String> {
         AnyValue::BinaryOwned(b) => {
             json!({ "B": base64::engine::general_purpose::STANDARD.encode(b) })
         }
-        AnyValue::Date(d) => json!({ "S": date_text(*d) }),
-        AnyValue::Datetime(t, unit, tz) => json!({ "S": datetime_text(*t, *unit, tz.is_some()) }),
+        AnyValue::Date(d) => json!({ "S": iso_date(*d).unwrap_or_else(|| d.to_string()) }),
+        AnyValue::Datetime(t, unit, tz) => json!({ "S": iso_datetime(*t, *unit, tz.is_some()) }),
         AnyValue::DatetimeOwned(t, unit, tz) => {
-            json!({ "S": datetime_text(*t, *unit, tz.is_some()) })
+            json!({ "S": iso_datetime(*t, *unit, tz.is_some()) })
         }
         AnyValue::Time(ns) => {
             let secs = (*ns / 1_000_000_000) as u32;
@@ -99,26 +100,6 @@ fn decimal_text(v: i128, scale: usize) -> String {
     let padded = format!("{digits:0>width$}", width = scale + 1);
     let (int, frac) = padded.split_at(padded.len() - scale);
     format!("{sign}{int}.{frac}")
-}
-
-fn date_text(days: i32) -> String {
-    chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| days.to_string())
-}
-
-fn datetime_text(t: i64, unit: TimeUnit, zoned: bool) -> String {
-    let dt = match unit {
-        TimeUnit::Nanoseconds => chrono::DateTime::from_timestamp_nanos(t),
-        TimeUnit::Microseconds => chrono::DateTime::from_timestamp_micros(t).unwrap_or_default(),
-        TimeUnit::Milliseconds => chrono::DateTime::from_timestamp_millis(t).unwrap_or_default(),
-    };
-    let text = dt.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string();
-    if zoned {
-        text + "Z"
-    } else {
-        text
-    }
 }
 
 /// The items of a batch: each row's attributes, in column order.

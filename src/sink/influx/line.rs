@@ -13,6 +13,7 @@ use polars::prelude::*;
 
 use crate::db::load::SeriesOptions;
 use crate::error::{Error, Result};
+use crate::format::temporal::{iso_date, iso_datetime};
 
 /// The timestamps' unit, as the write API's `precision` parameter names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,10 +390,7 @@ pub fn encode(layout: &Layout, df: &DataFrame, first_row: u64) -> Result<Lines> 
                 }),
                 FieldCol::Str(c) => c.get(row).map(|v| push_string_field(buf, v)),
                 FieldCol::Date(c) => c.get(row).map(|d| {
-                    let text = chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163)
-                        .map(|d| d.format("%Y-%m-%d").to_string())
-                        .unwrap_or_default();
-                    push_string_field(buf, &text);
+                    push_string_field(buf, &iso_date(d).unwrap_or_default());
                 }),
                 FieldCol::Datetime(c, unit, tz) => c.get(row).map(|t| {
                     push_string_field(buf, &iso_datetime(t, *unit, *tz));
@@ -430,22 +428,6 @@ pub fn encode(layout: &Layout, df: &DataFrame, first_row: u64) -> Result<Lines> 
         out.points += 1;
     }
     Ok(out)
-}
-
-/// `2026-11-30T12:00:00.123456Z` (the `Z` only for zoned columns, which
-/// polars keeps in UTC).
-fn iso_datetime(t: i64, unit: TimeUnit, zoned: bool) -> String {
-    let dt = match unit {
-        TimeUnit::Nanoseconds => chrono::DateTime::from_timestamp_nanos(t),
-        TimeUnit::Microseconds => chrono::DateTime::from_timestamp_micros(t).unwrap_or_default(),
-        TimeUnit::Milliseconds => chrono::DateTime::from_timestamp_millis(t).unwrap_or_default(),
-    };
-    let text = dt.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string();
-    if zoned {
-        text + "Z"
-    } else {
-        text
-    }
 }
 
 #[cfg(test)]
